@@ -1,0 +1,430 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from accounts.models import Cardholder
+from portal.models import AppendOnlyModel
+from portal.money import currency_field, money_field
+
+
+class Category(models.TextChoices):
+    DINING = "dining", "Dining"
+    GROCERIES = "groceries", "Groceries"
+    TRAVEL = "travel", "Travel"
+    TRANSPORT = "transport", "Transport"
+    FUEL = "fuel", "Fuel"
+    SHOPPING = "shopping", "Shopping"
+    ENTERTAINMENT = "entertainment", "Entertainment"
+    UTILITIES = "utilities", "Utilities & telecom"
+    SERVICES = "services", "Business services"
+    HEALTH = "health", "Health"
+    OTHER = "other", "Other"
+
+
+class CardProduct(models.Model):
+    class Kind(models.TextChoices):
+        CHARGE = "charge", "Charge card"
+        CREDIT = "credit", "Credit card"
+
+    class Segment(models.TextChoices):
+        PERSONAL = "personal", "Personal"
+        BUSINESS = "business", "Business"
+
+    class RewardsKind(models.TextChoices):
+        POINTS = "points", "Points"
+        CASHBACK = "cashback", "Cash back"
+
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=80)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    segment = models.CharField(max_length=10, choices=Segment.choices)
+    rewards_kind = models.CharField(max_length=10, choices=RewardsKind.choices)
+    # Points per dollar, or cash back as a fraction (0.0150 = 1.5%), for categories
+    # without their own rate.
+    base_earn_rate = models.DecimalField(max_digits=6, decimal_places=4)
+    # Redemption as a statement credit, in steps: e.g. 1,000 points = $10.00.
+    redemption_step = models.PositiveIntegerField(default=1000)
+    redemption_step_value = money_field(default=10)
+    annual_rate = models.DecimalField(
+        max_digits=5, decimal_places=2, null=True, blank=True, help_text="APR in percent"
+    )
+    annual_fee = money_field(default=0)
+    currency = currency_field()
+    card_colour = models.CharField(max_length=7, default="#1f3b73")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="charge", annual_rate__isnull=True)
+                | Q(kind="credit", annual_rate__isnull=False, annual_rate__gte=0),
+                name="product_apr_only_for_credit",
+            ),
+            models.CheckConstraint(condition=Q(base_earn_rate__gte=0), name="product_earn_rate_gte_0"),
+            models.CheckConstraint(condition=Q(redemption_step__gt=0), name="product_redemption_step_gt_0"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_credit(self) -> bool:
+        return self.kind == self.Kind.CREDIT
+
+
+class EarnRate(models.Model):
+    product = models.ForeignKey(CardProduct, on_delete=models.CASCADE, related_name="earn_rates")
+    category = models.CharField(max_length=20, choices=Category.choices)
+    rate = models.DecimalField(max_digits=6, decimal_places=4)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["product", "category"], name="earn_rate_unique_category"),
+            models.CheckConstraint(condition=Q(rate__gte=0), name="earn_rate_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product.code} {self.category} {self.rate}"
+
+
+class BusinessProgram(models.Model):
+    """A company whose employees carry cards on its accounts."""
+
+    name = models.CharField(max_length=120)
+    administrators = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="administered_programs", blank=True
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CardAccount(models.Model):
+    """The billing account. Balances are derived from its transactions."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        SUSPENDED = "suspended", "Suspended"
+        CLOSED = "closed", "Closed"
+
+    reference = models.CharField(max_length=20, unique=True, help_text="Account reference, not a card number")
+    product = models.ForeignKey(CardProduct, on_delete=models.PROTECT, related_name="accounts")
+    primary_cardholder = models.ForeignKey(Cardholder, on_delete=models.PROTECT, related_name="accounts")
+    business_program = models.ForeignKey(
+        BusinessProgram, null=True, blank=True, on_delete=models.PROTECT, related_name="accounts"
+    )
+    credit_limit = money_field(null=True, blank=True, help_text="Credit products only")
+    currency = currency_field()
+    statement_day = models.PositiveSmallIntegerField(help_text="Day of month the cycle closes (1-28)")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    opened_on = models.DateField(default=timezone.localdate)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(statement_day__gte=1, statement_day__lte=28), name="account_statement_day_1_28"
+            ),
+            models.CheckConstraint(
+                condition=Q(credit_limit__isnull=True) | Q(credit_limit__gt=0), name="account_credit_limit_gt_0"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product.name} account {self.reference}"
+
+
+class Card(models.Model):
+    """One plastic or virtual card. The card number itself is never stored: a keyed hash
+    finds it, and the first 6 / last 4 digits are kept for display."""
+
+    class Role(models.TextChoices):
+        BASIC = "basic", "Basic card member"
+        SUPPLEMENTARY = "supplementary", "Supplementary card member"
+        EMPLOYEE = "employee", "Employee card"
+
+    class Status(models.TextChoices):
+        INACTIVE = "inactive", "Not activated"
+        ACTIVE = "active", "Active"
+        FROZEN = "frozen", "Frozen"
+        LOST_STOLEN = "lost_stolen", "Reported lost or stolen"
+        CLOSED = "closed", "Closed"
+
+    account = models.ForeignKey(CardAccount, on_delete=models.PROTECT, related_name="cards")
+    holder = models.ForeignKey(Cardholder, on_delete=models.PROTECT, related_name="cards")
+    role = models.CharField(max_length=15, choices=Role.choices)
+    pan_hash = models.CharField(max_length=64, unique=True, editable=False)
+    pan_key_version = models.PositiveSmallIntegerField(default=1, editable=False)
+    first6 = models.CharField(max_length=6)
+    last4 = models.CharField(max_length=4)
+    expiry_month = models.PositiveSmallIntegerField()
+    expiry_year = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=15, choices=Status.choices, default=Status.INACTIVE)
+    monthly_limit = money_field(null=True, blank=True, help_text="Employee cards only")
+    issued_at = models.DateTimeField(default=timezone.now)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    replaces = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by"
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(expiry_month__gte=1, expiry_month__lte=12), name="card_expiry_month"),
+            models.CheckConstraint(condition=Q(expiry_year__gte=2000), name="card_expiry_year"),
+            models.CheckConstraint(
+                condition=Q(monthly_limit__isnull=True) | Q(role="employee", monthly_limit__gt=0),
+                name="card_monthly_limit_employee_only",
+            ),
+            models.CheckConstraint(condition=Q(last4__regex=r"^[0-9]{4}$"), name="card_last4_digits"),
+            models.CheckConstraint(condition=Q(first6__regex=r"^[0-9]{6}$"), name="card_first6_digits"),
+        ]
+        indexes = [models.Index(fields=["holder", "status"], name="card_holder_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.account.product.name} •••• {self.last4}"
+
+    @property
+    def masked_number(self) -> str:
+        return f"•••• {self.last4}"
+
+    @property
+    def expiry_display(self) -> str:
+        return f"{self.expiry_month:02d}/{self.expiry_year % 100:02d}"
+
+
+class Transaction(models.Model):
+    """A card transaction or an account movement (payment, credit, fee, interest).
+
+    ``amount`` is signed in the account currency: positive increases what the cardholder
+    owes (a purchase), negative reduces it (a payment, refund or credit). A posted
+    amount is never edited; corrections are new rows.
+    """
+
+    class Kind(models.TextChoices):
+        PURCHASE = "purchase", "Purchase"
+        REFUND = "refund", "Refund"
+        PAYMENT = "payment", "Payment"
+        PAYMENT_RETURN = "payment_return", "Returned payment"
+        CREDIT = "credit", "Credit"
+        FEE = "fee", "Fee"
+        INTEREST = "interest", "Interest"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        POSTED = "posted", "Posted"
+        DECLINED = "declined", "Declined"
+        REVERSED = "reversed", "Reversed"
+
+    account = models.ForeignKey(CardAccount, on_delete=models.PROTECT, related_name="transactions")
+    card = models.ForeignKey(Card, null=True, blank=True, on_delete=models.PROTECT, related_name="transactions")
+    kind = models.CharField(max_length=15, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    amount = money_field()
+    currency = currency_field()
+    original_amount = money_field(null=True, blank=True)
+    original_currency = models.CharField(max_length=3, blank=True)
+    merchant_name = models.CharField(max_length=100, blank=True)
+    merchant_city = models.CharField(max_length=60, blank=True)
+    merchant_country = models.CharField(max_length=2, blank=True)
+    mcc = models.CharField(max_length=4, blank=True)
+    category = models.CharField(max_length=20, choices=Category.choices, default=Category.OTHER)
+    card_present = models.BooleanField(default=False)
+    network_id = models.CharField(max_length=64, unique=True, help_text="Unique id from the network, or ours")
+    decline_reason = models.CharField(max_length=40, blank=True)
+    transacted_at = models.DateTimeField()
+    posted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind__in=["purchase", "fee", "interest", "payment_return"]) | Q(amount__gt=0),
+                name="txn_debits_positive",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["refund", "payment", "credit"]) | Q(amount__lt=0),
+                name="txn_credits_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="posted", posted_at__isnull=False) | ~Q(status="posted"),
+                name="txn_posted_has_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(original_amount__isnull=True, original_currency="")
+                | Q(original_amount__isnull=False, original_currency__regex=r"^[A-Z]{3}$"),
+                name="txn_original_amount_with_currency",
+            ),
+        ]
+        indexes = [
+            # The account's history, newest first: the dashboard and keyset pagination.
+            models.Index(F("account"), F("transacted_at").desc(), F("id").desc(), name="txn_account_date_idx"),
+            models.Index(F("card"), F("transacted_at").desc(), name="txn_card_date_idx"),
+            models.Index(fields=["status", "transacted_at"], name="txn_status_date_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.merchant_name or self.get_kind_display()} {self.amount} {self.currency}"
+
+
+class RewardEntry(AppendOnlyModel):
+    """Append-only rewards ledger: earnings are positive, redemptions negative."""
+
+    class Kind(models.TextChoices):
+        EARN = "earn", "Earned"
+        REDEEM = "redeem", "Redeemed"
+        ADJUST = "adjust", "Adjustment"
+
+    class Unit(models.TextChoices):
+        POINTS = "points", "Points"
+        CASH = "cash", "Cash back"
+
+    account = models.ForeignKey(CardAccount, on_delete=models.PROTECT, related_name="reward_entries")
+    transaction = models.ForeignKey(
+        Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="reward_entries"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    unit = models.CharField(max_length=10, choices=Unit.choices)
+    quantity = money_field(help_text="Points, or cash back in the account currency")
+    description = models.CharField(max_length=120, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "reward entries"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="earn", quantity__gte=0) | Q(kind="redeem", quantity__lt=0) | Q(kind="adjust"),
+                name="reward_sign_matches_kind",
+            ),
+            # A transaction earns once; re-running posting cannot double the rewards.
+            models.UniqueConstraint(
+                fields=["transaction"], condition=Q(kind="earn"), name="reward_one_earn_per_transaction"
+            ),
+        ]
+        indexes = [models.Index(fields=["account", "created_at"], name="reward_account_date_idx")]
+
+
+class PaymentMethod(models.Model):
+    """A bank account a cardholder pays from. Only the last 4 digits are kept for display;
+    the full account number goes to the payment processor, not to our database."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="payment_methods")
+    nickname = models.CharField(max_length=40)
+    routing_number = models.CharField(max_length=9)
+    account_last4 = models.CharField(max_length=4)
+    account_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(routing_number__regex=r"^[0-9]{9}$"), name="pm_routing_9_digits"),
+            models.UniqueConstraint(
+                fields=["owner", "account_hash", "routing_number"],
+                condition=Q(removed_at__isnull=True),
+                name="pm_unique_active_account",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.nickname} •••• {self.account_last4}"
+
+
+class Payment(models.Model):
+    class Kind(models.TextChoices):
+        ONE_TIME = "one_time", "One-time"
+        AUTOPAY = "autopay", "Autopay"
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        POSTED = "posted", "Received"
+        RETURNED = "returned", "Returned"
+        CANCELLED = "cancelled", "Cancelled"
+
+    account = models.ForeignKey(CardAccount, on_delete=models.PROTECT, related_name="payments")
+    method = models.ForeignKey(PaymentMethod, on_delete=models.PROTECT, related_name="payments")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.ONE_TIME)
+    amount = money_field()
+    currency = currency_field()
+    scheduled_for = models.DateField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.SCHEDULED)
+    idempotency_key = models.CharField(max_length=64, unique=True)
+    transaction = models.OneToOneField(
+        Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="payment"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    posted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="payment_amount_gt_0"),
+            models.CheckConstraint(
+                condition=~Q(status="posted") | Q(transaction__isnull=False), name="payment_posted_has_txn"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "scheduled_for"], name="payment_due_idx")]
+
+
+class Autopay(models.Model):
+    class AmountKind(models.TextChoices):
+        MINIMUM = "minimum", "Minimum payment due"
+        STATEMENT_BALANCE = "statement_balance", "Statement balance"
+        FIXED = "fixed", "A fixed amount"
+
+    account = models.OneToOneField(CardAccount, on_delete=models.CASCADE, related_name="autopay")
+    method = models.ForeignKey(PaymentMethod, on_delete=models.PROTECT, related_name="autopays")
+    amount_kind = models.CharField(max_length=20, choices=AmountKind.choices)
+    fixed_amount = money_field(null=True, blank=True)
+    enabled = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "autopay settings"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount_kind="fixed", fixed_amount__gt=0) | (~Q(amount_kind="fixed") & Q(fixed_amount__isnull=True)),
+                name="autopay_fixed_amount_iff_fixed",
+            ),
+        ]
+
+
+class Dispute(models.Model):
+    class Reason(models.TextChoices):
+        NOT_RECOGNIZED = "not_recognized", "I don't recognize this charge"
+        DUPLICATE = "duplicate", "I was charged twice"
+        WRONG_AMOUNT = "wrong_amount", "The amount is wrong"
+        NOT_RECEIVED = "not_received", "I didn't receive what I paid for"
+        RETURNED = "returned", "I returned it"
+        CANCELLED_SUBSCRIPTION = "cancelled_subscription", "I cancelled this subscription"
+        OTHER = "other", "Something else"
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "Submitted"
+        UNDER_REVIEW = "under_review", "Under review"
+        INFO_NEEDED = "info_needed", "More information needed"
+        RESOLVED = "resolved", "Resolved in your favour"
+        DECLINED = "declined", "Declined"
+
+    OPEN_STATUSES = ("submitted", "under_review", "info_needed")
+
+    transaction = models.ForeignKey(Transaction, on_delete=models.PROTECT, related_name="disputes")
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="disputes")
+    reason = models.CharField(max_length=30, choices=Reason.choices)
+    description = models.TextField(max_length=2000)
+    status = models.CharField(max_length=15, choices=Status.choices, default=Status.SUBMITTED)
+    temporary_credit = models.OneToOneField(
+        Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="dispute_credit"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["transaction"],
+                condition=Q(status__in=["submitted", "under_review", "info_needed"]),
+                name="dispute_one_open_per_transaction",
+            ),
+        ]

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+app_name = "cards"
+
+urlpatterns = [
+    path("", views.card_list, name="list"),
+]

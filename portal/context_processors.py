@@ -1,0 +1,8 @@
+from django.conf import settings
+
+
+def site(request):
+    return {
+        "ISSUER_NAME": settings.ISSUER_NAME,
+        "SUPPORT_PHONE": settings.SUPPORT_PHONE,
+    }

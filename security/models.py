@@ -1,0 +1,142 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from portal.models import AppendOnlyModel
+
+
+class SecurityEvent(AppendOnlyModel):
+    """The audit trail: every sign-in outcome, security change and staff action.
+
+    Never holds a password, a one-time code or a card number; ``detail`` carries only
+    what a person investigating needs (masked values, reasons)."""
+
+    class Kind(models.TextChoices):
+        SIGN_IN_SUCCEEDED = "sign_in_succeeded", "Signed in"
+        SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"
+        SIGNED_OUT = "signed_out", "Signed out"
+        LOCKED_OUT = "locked_out", "Locked out"
+        UNLOCKED = "unlocked", "Unlocked"
+        ENROLLED = "enrolled", "Enrolled"
+        ENROLLMENT_FAILED = "enrollment_failed", "Enrollment failed"
+        CARD_ACTIVATED = "card_activated", "Card activated"
+        CARD_ID_ATTEMPTS_EXCEEDED = "card_id_attempts_exceeded", "Too many card ID attempts"
+        CODE_SENT = "code_sent", "Code sent"
+        CODE_FAILED = "code_failed", "Wrong code"
+        CODE_VERIFIED = "code_verified", "Code verified"
+        PASSWORD_CHANGED = "password_changed", "Password changed"
+        PASSWORD_RESET = "password_reset", "Password reset"
+        USER_ID_CHANGED = "user_id_changed", "User ID changed"
+        USER_ID_REMINDER = "user_id_reminder", "User ID reminder sent"
+        CONTACT_CHANGED = "contact_changed", "Contact details changed"
+        DEVICE_TRUSTED = "device_trusted", "Device remembered"
+        DEVICE_REMOVED = "device_removed", "Device removed"
+        TWO_FACTOR_CHANGED = "two_factor_changed", "Two-step verification changed"
+        CARD_STATUS_CHANGED = "card_status_changed", "Card status changed"
+        STAFF_ACTION = "staff_action", "Staff action"
+
+    class Outcome(models.TextChoices):
+        SUCCESS = "success", "Success"
+        FAILURE = "failure", "Failure"
+        INFO = "info", "Info"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="security_events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The staff member who acted, when not the user",
+    )
+    kind = models.CharField(max_length=40, choices=Kind.choices)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.INFO)
+    username_attempted = models.CharField(max_length=150, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    risk_score = models.FloatField(null=True, blank=True)
+    risk_reasons = models.JSONField(default=list, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="secevent_user_date_idx"),
+            models.Index(fields=["ip_address", "-created_at"], name="secevent_ip_date_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.outcome}) at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class TrustedDevice(models.Model):
+    """A browser the user chose to remember. The cookie holds a random token; only its
+    SHA-256 is stored, so a database leak does not let anyone impersonate the device."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="trusted_devices")
+    token_hash = models.CharField(max_length=64, unique=True)
+    name = models.CharField(max_length=120)
+    first_used_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(default=timezone.now)
+    last_network = models.CharField(max_length=50, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "revoked_at"], name="trusted_device_user_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Notification(models.Model):
+    """The outbox. A row is written in the same transaction as the change it reports,
+    and a Celery task delivers it afterwards: at least once, never twice."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        SMS = "sms", "Text message"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
+    )
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    to = models.CharField(max_length=254)
+    kind = models.CharField(max_length=40, help_text="What the message is about, e.g. sign_in_code")
+    subject = models.CharField(max_length=200, blank=True)
+    body = models.TextField()
+    # Messages carrying a one-time code: the body is erased once delivered.
+    sensitive = models.BooleanField(default=False)
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="sent") | Q(sent_at__isnull=False), name="notification_sent_has_time"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="notification_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} to {self.masked_to}: {self.kind}"
+
+    @property
+    def masked_to(self) -> str:
+        from security.masking import mask_contact
+
+        return mask_contact(self.to)

@@ -1,0 +1,31 @@
+import pytest
+
+from tests.factories import UserFactory, issue_card, open_account
+
+
+@pytest.fixture(autouse=True)
+def _isolated_outbox_and_media(settings, tmp_path):
+    """Each test writes email, SMS and files under its own temporary folder."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.OUTBOX_DIR = tmp_path / "outbox"
+    settings.SMS_FILE_PATH = tmp_path / "outbox" / "sms"
+    settings.EMAIL_FILE_PATH = tmp_path / "outbox" / "email"
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def other_user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def cardholder_with_card(db):
+    """A user holding one active basic charge card; returns (user, issued_card)."""
+    user = UserFactory()
+    account = open_account(holder=user.cardholder)
+    return user, issue_card(account=account)

@@ -1,0 +1,126 @@
+"""factory_boy factories. Cards are issued through the real service, so tests see the
+same hashing and card-ID derivation as production."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import factory
+from django.utils import timezone
+
+from accounts.models import Cardholder, User
+from cards import services as card_services
+from cards.models import BusinessProgram, Card, CardAccount, CardProduct, Transaction
+
+DEFAULT_PASSWORD = "correct-horse-battery-42"
+
+
+class CardholderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Cardholder
+
+    legal_name = factory.Faker("name")
+    name_on_card = factory.LazyAttribute(lambda o: o.legal_name.upper()[:26])
+    date_of_birth = factory.Faker("date_of_birth", minimum_age=21, maximum_age=80)
+    postal_code = factory.Faker("postcode")
+    email = factory.Faker("email")
+    phone = factory.Sequence(lambda n: f"+1202555{n % 10000:04d}")
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"member{n:04d}")
+    cardholder = factory.SubFactory(CardholderFactory)
+    email = factory.LazyAttribute(lambda o: o.cardholder.email if o.cardholder else "staff@example.com")
+    phone = factory.LazyAttribute(lambda o: o.cardholder.phone if o.cardholder else "")
+    email_verified_at = factory.LazyFunction(timezone.now)
+
+    @factory.post_generation
+    def password(obj, create, extracted, **kwargs):
+        obj.set_password(extracted or DEFAULT_PASSWORD)
+        if create:
+            obj.save(update_fields=["password"])
+
+
+class CardProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CardProduct
+        django_get_or_create = ("code",)
+
+    code = "gold-charge"
+    name = "Gold Card"
+    kind = CardProduct.Kind.CHARGE
+    segment = CardProduct.Segment.PERSONAL
+    rewards_kind = CardProduct.RewardsKind.POINTS
+    base_earn_rate = Decimal("1.0000")
+
+    class Params:
+        credit = factory.Trait(
+            code="blue-cash",
+            name="Blue Cash Credit Card",
+            kind=CardProduct.Kind.CREDIT,
+            rewards_kind=CardProduct.RewardsKind.CASHBACK,
+            base_earn_rate=Decimal("0.0100"),
+            annual_rate=Decimal("24.99"),
+        )
+        business = factory.Trait(
+            code="business-platinum",
+            name="Business Platinum Card",
+            segment=CardProduct.Segment.BUSINESS,
+        )
+
+
+class BusinessProgramFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BusinessProgram
+
+    name = factory.Faker("company")
+
+
+def open_account(*, holder: Cardholder, product: CardProduct | None = None, program=None, **kwargs) -> CardAccount:
+    product = product or CardProductFactory()
+    if product.is_credit:
+        kwargs.setdefault("credit_limit", Decimal("5000.00"))
+    return card_services.account_open(
+        product=product,
+        primary_cardholder=holder,
+        statement_day=kwargs.pop("statement_day", 15),
+        business_program=program,
+        **kwargs,
+    )
+
+
+def issue_card(*, account: CardAccount, holder: Cardholder | None = None, role=Card.Role.BASIC, active=True, **kwargs):
+    """Returns the ``IssuedCard`` (card, pan, card_id)."""
+    today = dt.date.today()
+    return card_services.card_issue(
+        account=account,
+        holder=holder or account.primary_cardholder,
+        role=role,
+        expiry_month=kwargs.pop("expiry_month", 8),
+        expiry_year=kwargs.pop("expiry_year", today.year + 3),
+        active=active,
+        **kwargs,
+    )
+
+
+class TransactionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Transaction
+
+    card = None
+    account = factory.LazyAttribute(lambda o: o.card.account)
+    kind = Transaction.Kind.PURCHASE
+    status = Transaction.Status.POSTED
+    amount = Decimal("42.50")
+    currency = "USD"
+    merchant_name = "Corner Coffee"
+    mcc = "5814"
+    category = "dining"
+    network_id = factory.Sequence(lambda n: f"test-{n:08d}")
+    transacted_at = factory.LazyFunction(timezone.now)
+    posted_at = factory.LazyAttribute(lambda o: o.transacted_at if o.status == Transaction.Status.POSTED else None)
