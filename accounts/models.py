@@ -58,9 +58,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         validators=[validate_user_id],
         help_text="6 to 20 characters: letters, numbers, dots, hyphens or underscores.",
     )
-    cardholder = models.OneToOneField(
-        Cardholder, null=True, blank=True, on_delete=models.PROTECT, related_name="user"
-    )
+    cardholder = models.OneToOneField(Cardholder, null=True, blank=True, on_delete=models.PROTECT, related_name="user")
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=20, blank=True)
     email_verified_at = models.DateTimeField(null=True, blank=True)

@@ -46,9 +46,7 @@ class CardProduct(models.Model):
     # Redemption as a statement credit, in steps: e.g. 1,000 points = $10.00.
     redemption_step = models.PositiveIntegerField(default=1000)
     redemption_step_value = money_field(default=10)
-    annual_rate = models.DecimalField(
-        max_digits=5, decimal_places=2, null=True, blank=True, help_text="APR in percent"
-    )
+    annual_rate = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True, help_text="APR in percent")
     annual_fee = money_field(default=0)
     currency = currency_field()
     card_colour = models.CharField(max_length=7, default="#1f3b73")
@@ -91,9 +89,7 @@ class BusinessProgram(models.Model):
     """A company whose employees carry cards on its accounts."""
 
     name = models.CharField(max_length=120)
-    administrators = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, related_name="administered_programs", blank=True
-    )
+    administrators = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="administered_programs", blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -163,9 +159,7 @@ class Card(models.Model):
     monthly_limit = money_field(null=True, blank=True, help_text="Employee cards only")
     issued_at = models.DateTimeField(default=timezone.now)
     activated_at = models.DateTimeField(null=True, blank=True)
-    replaces = models.OneToOneField(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by"
-    )
+    replaces = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by")
 
     class Meta:
         constraints = [
@@ -366,6 +360,9 @@ class Payment(models.Model):
         ]
         indexes = [models.Index(fields=["status", "scheduled_for"], name="payment_due_idx")]
 
+    def __str__(self) -> str:
+        return f"Payment of {self.amount} {self.currency} on {self.scheduled_for}"
+
 
 class Autopay(models.Model):
     class AmountKind(models.TextChoices):
@@ -384,10 +381,15 @@ class Autopay(models.Model):
         verbose_name_plural = "autopay settings"
         constraints = [
             models.CheckConstraint(
-                condition=Q(amount_kind="fixed", fixed_amount__gt=0) | (~Q(amount_kind="fixed") & Q(fixed_amount__isnull=True)),
+                condition=Q(amount_kind="fixed", fixed_amount__gt=0)
+                | (~Q(amount_kind="fixed") & Q(fixed_amount__isnull=True)),
                 name="autopay_fixed_amount_iff_fixed",
             ),
         ]
+
+
+    def __str__(self) -> str:
+        return f"Autopay ({self.get_amount_kind_display()}) for {self.account_id}"
 
 
 class Dispute(models.Model):
@@ -428,3 +430,6 @@ class Dispute(models.Model):
                 name="dispute_one_open_per_transaction",
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"Dispute {self.pk} ({self.get_status_display()})"

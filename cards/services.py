@@ -110,6 +110,8 @@ def card_find_by_number(*, pan: str) -> Card | None:
     normalized = cardnumbers.normalize_pan(pan)
     if not cardnumbers.luhn_checksum_ok(normalized):
         return None
-    return Card.objects.select_related("account__product", "holder").filter(
-        pan_hash=cardnumbers.pan_hash(normalized)
-    ).first()
+    return (
+        Card.objects.select_related("account__product", "holder")
+        .filter(pan_hash=cardnumbers.pan_hash(normalized))
+        .first()
+    )

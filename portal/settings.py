@@ -43,9 +43,7 @@ def _load_development_secrets() -> None:
         lines = [f"{name}={secrets.token_urlsafe(48)}" for name in REQUIRED_SECRETS]
         path.touch(mode=0o600)
         path.write_text(
-            "# Generated for local development only. Never use these in production.\n"
-            + "\n".join(lines)
-            + "\n"
+            "# Generated for local development only. Never use these in production.\n" + "\n".join(lines) + "\n"
         )
     environ.Env.read_env(path, overwrite=False)
 

@@ -18,3 +18,8 @@ from portal.settings import *  # noqa: E402,F403
 # Argon2id at OWASP cost is measured in benchmarks; tests need speed, not cost.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
+
+# Ordinary tests run tasks in-process; tests marked `worker` switch to a real worker.
+CELERY_TASK_ALWAYS_EAGER = True
+# Parallel test processes (pytest-xdist) may share one Redis: keep their keys apart.
+CACHES["default"]["KEY_PREFIX"] = os.environ.get("PYTEST_XDIST_WORKER", "main")  # noqa: F405

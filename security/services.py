@@ -121,9 +121,7 @@ def _deliver(notification: Notification) -> None:
         except OSError as exc:
             raise DeliveryError(f"email delivery failed: {exc.__class__.__name__}") from exc
     else:
-        get_sms_backend().send(
-            to=notification.to, body=notification.body, idempotency_key=notification.idempotency_key
-        )
+        get_sms_backend().send(to=notification.to, body=notification.body, idempotency_key=notification.idempotency_key)
 
 
 def notification_send(*, notification_id: int) -> bool:

@@ -32,7 +32,9 @@ class Statement(models.Model):
         ordering = ["-period_end"]
         constraints = [
             models.UniqueConstraint(fields=["account", "period_end"], name="statement_one_per_account_period"),
-            models.CheckConstraint(condition=Q(period_end__gte=models.F("period_start")), name="statement_period_order"),
+            models.CheckConstraint(
+                condition=Q(period_end__gte=models.F("period_start")), name="statement_period_order"
+            ),
             models.CheckConstraint(condition=Q(due_date__gt=models.F("period_end")), name="statement_due_after_close"),
             models.CheckConstraint(condition=Q(minimum_due__gte=0), name="statement_minimum_due_gte_0"),
         ]
@@ -53,3 +55,6 @@ class StatementLine(models.Model):
 
     class Meta:
         ordering = ["posted_on", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.posted_on} {self.description} {self.amount}"

@@ -1,0 +1,47 @@
+# Two commands for a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+DEV := DEBUG=true
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Two processes on two cores; override with PYTEST_WORKERS=0 to run in one process.
+PYTEST_WORKERS ?= 2
+
+.PHONY: install run test test-browser lint format bench clean
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip check
+	touch $@
+
+install: $(BIN)/.installed
+
+run: install
+	$(DEV) $(PY) manage.py migrate --noinput
+	$(DEV) $(PY) manage.py seed_demo
+	@echo "Serving on http://$(HOST):$(PORT)/ (embedded mode: SQLite, eager Celery, outbox in var/outbox)"
+	$(DEV) $(PY) manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+test-browser: install
+	$(BIN)/pytest -m browser $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install
+	$(DEV) $(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) var/test test-artifacts staticfiles
