@@ -140,3 +140,37 @@ class Notification(models.Model):
         from security.masking import mask_contact
 
         return mask_contact(self.to)
+
+
+class OneTimeCode(models.Model):
+    """A code sent by email or text for one purpose in one flow (an enrollment, a
+    password reset, a sign-in attempt). Stored only as a keyed hash bound to the flow,
+    valid for 10 minutes, used once, and void after 5 wrong tries."""
+
+    class Purpose(models.TextChoices):
+        ENROLLMENT = "enrollment", "Enrollment"
+        PASSWORD_RESET = "password_reset", "Password reset"
+        SIGN_IN = "sign_in", "Sign-in"
+        CONTACT_CHANGE = "contact_change", "Contact change"
+        USER_ID_CHANGE = "user_id_change", "User ID change"
+        STEP_UP = "step_up", "Confirm it's you"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="one_time_codes"
+    )
+    purpose = models.CharField(max_length=20, choices=Purpose.choices)
+    binding = models.CharField(max_length=64, help_text="Hash of the flow this code belongs to")
+    channel = models.CharField(max_length=10, choices=Notification.Channel.choices)
+    destination = models.CharField(max_length=254)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["binding", "purpose", "-created_at"], name="otc_binding_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} code ({self.get_channel_display()})"
