@@ -1,8 +1,33 @@
+import time
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
-from django.views.decorators.http import require_POST
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+from two_factor.views import LoginView
+
+from . import signin
+
+
+class SignInView(LoginView):
+    """django-two-factor-auth's sign-in wizard with our form, our messages, and a
+    per-network limit checked before any password is looked at."""
+
+    form_list = (
+        (LoginView.AUTH_STEP, signin.SignInForm),
+        (LoginView.TOKEN_STEP, LoginView.form_list[1][1]),
+        (LoginView.BACKUP_STEP, LoginView.form_list[2][1]),
+    )
+    redirect_authenticated_user = True
+
+    def post(self, *args, **kwargs):
+        if self.steps.current == self.AUTH_STEP and signin.ip_is_blocked(signin.request_ip(self.request)):
+            return signin.ip_blocked_response(self.request)
+        return super().post(*args, **kwargs)
 
 
 @require_POST
@@ -11,3 +36,27 @@ def sign_out(request: HttpRequest) -> HttpResponse:
     logout(request)
     messages.success(request, "You have signed out. Close the browser if this is a shared computer.")
     return redirect("portal:home")
+
+
+def _seconds_left(request: HttpRequest) -> int:
+    last = request.session.get("last_activity", int(time.time()))
+    return max(0, settings.SESSION_IDLE_TIMEOUT - (int(time.time()) - last))
+
+
+@login_required
+@require_GET
+def session_status(request: HttpRequest) -> JsonResponse:
+    """How long until the idle sign-out; polled by the page's timeout warning."""
+    return JsonResponse({"signed_in": True, "seconds_left": _seconds_left(request)})
+
+
+@login_required
+@require_POST
+def session_extend(request: HttpRequest) -> HttpResponse:
+    # The middleware already counted this request as activity.
+    if request.headers.get("Accept", "").startswith("application/json"):
+        return JsonResponse({"signed_in": True, "seconds_left": _seconds_left(request)})
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        next_url = ""
+    return redirect(next_url or "portal:home")

@@ -107,6 +107,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.middleware.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "portal.middleware.NoStoreForSignedInMiddleware",
     # django-axes must be last so it sees the final response of a failed sign-in.
@@ -154,6 +155,8 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "two_factor:login"
+# The sign-in wizard (and a half-finished step-up) expires after 10 minutes.
+TWO_FACTOR_LOGIN_TIMEOUT = 600
 LOGIN_REDIRECT_URL = "portal:home"
 LOGOUT_REDIRECT_URL = "portal:home"
 
@@ -177,13 +180,17 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.5)
 AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = True
-AXES_USERNAME_FORM_FIELD = "auth-username"
-AXES_LOCKOUT_TEMPLATE = "accounts/locked.html"
+AXES_USERNAME_CALLABLE = "accounts.signin.axes_username"
+AXES_LOCKOUT_CALLABLE = "accounts.signin.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "portal.net.client_ip"
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_ENABLE_ADMIN = True
 AXES_VERBOSE = False
 # The per-IP limit (higher than the per-User-ID one, against credential stuffing) is our
 # own in accounts/, because axes applies a single limit to every lockout parameter.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+SIGN_IN_IP_FAILURE_LIMIT = env.int("SIGN_IN_IP_FAILURE_LIMIT", default=30)
+SIGN_IN_IP_WINDOW = env.int("SIGN_IN_IP_WINDOW_SECONDS", default=30 * 60)
 
 TWO_FACTOR_REMEMBER_COOKIE_SECURE = not DEBUG
 TWO_FACTOR_REMEMBER_COOKIE_HTTPONLY = True
@@ -191,6 +198,7 @@ TWO_FACTOR_REMEMBER_COOKIE_HTTPONLY = True
 # --- Sessions and cookies --------------------------------------------------------------
 SESSION_COOKIE_AGE = 12 * 60 * 60  # absolute limit; idle timeout is enforced separately
 SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=15 * 60)
+SESSION_ABSOLUTE_TIMEOUT = SESSION_COOKIE_AGE
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -211,6 +219,8 @@ SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
+# How many reverse proxies in front of the app append to X-Forwarded-For (0: none).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 if env.bool("BEHIND_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Health checks come from the load balancer over plain HTTP inside the network.

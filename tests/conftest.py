@@ -29,3 +29,16 @@ def cardholder_with_card(db):
     user = UserFactory()
     account = open_account(holder=user.cardholder)
     return user, issue_card(account=account)
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    """Counters such as the per-network sign-in limit live in the cache: start each test
+    clean. With Redis, only this test process's keys (its KEY_PREFIX) are removed."""
+    from django.core.cache import cache
+
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern("*")
+    else:
+        cache.clear()
+    yield

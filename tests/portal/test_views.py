@@ -78,7 +78,7 @@ def test_sign_in_with_user_id_and_password_reaches_the_cards(client, cardholder_
     user, issued = cardholder_with_card
     response = client.post(
         reverse("two_factor:login"),
-        {"login_view-current_step": "auth", "auth-username": user.username.upper(), "auth-password": DEFAULT_PASSWORD},
+        {"sign_in_view-current_step": "auth", "auth-username": user.username.upper(), "auth-password": DEFAULT_PASSWORD},
         follow=True,
     )
     assert response.status_code == 200
@@ -90,7 +90,7 @@ def test_wrong_password_does_not_sign_in(client, cardholder_with_card):
     user, _ = cardholder_with_card
     response = client.post(
         reverse("two_factor:login"),
-        {"login_view-current_step": "auth", "auth-username": user.username, "auth-password": "wrong-password-1"},
+        {"sign_in_view-current_step": "auth", "auth-username": user.username, "auth-password": "wrong-password-1"},
     )
     assert response.status_code == 200
     assert not response.wsgi_request.user.is_authenticated

@@ -1,0 +1,94 @@
+"""Writes for accounts: what sign-in outcomes record, and the alerts they send."""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from security.models import Notification, SecurityEvent
+from security.services import notify, security_event_record
+
+from .models import User
+
+
+def user_for_user_id(user_id: str) -> User | None:
+    return User.objects.filter(username__iexact=(user_id or "").strip()).select_related("cardholder").first()
+
+
+def sign_in_failure_record(*, request: HttpRequest, username: str, locked: bool) -> None:
+    user = user_for_user_id(username)
+    if locked:
+        reason = "locked"
+    elif user is None:
+        reason = "unknown_user_id"
+    else:
+        reason = "bad_password"
+    security_event_record(
+        kind=SecurityEvent.Kind.SIGN_IN_FAILED,
+        outcome=SecurityEvent.Outcome.FAILURE,
+        user=user,
+        request=request,
+        username_attempted=username,
+        detail={"reason": reason},
+    )
+
+
+def sign_in_success_record(*, request: HttpRequest, user: User) -> None:
+    security_event_record(
+        kind=SecurityEvent.Kind.SIGN_IN_SUCCEEDED,
+        outcome=SecurityEvent.Outcome.SUCCESS,
+        user=user,
+        request=request,
+        username_attempted=user.username,
+    )
+
+
+def sign_out_record(*, request: HttpRequest | None, user: User) -> None:
+    security_event_record(kind=SecurityEvent.Kind.SIGNED_OUT, user=user, request=request)
+
+
+def lockout_record(*, request: HttpRequest | None, username: str) -> None:
+    """A User ID reached the failure limit (or tried again while locked): log it, and
+    tell the cardholder once per lock period on every contact on file."""
+    user = user_for_user_id(username)
+    security_event_record(
+        kind=SecurityEvent.Kind.LOCKED_OUT,
+        outcome=SecurityEvent.Outcome.FAILURE,
+        user=user,
+        request=request,
+        username_attempted=username,
+    )
+    if user is None:
+        return
+    period = int(settings.AXES_COOLOFF_TIME * 3600)
+    window = int(time.time()) // max(period, 1)
+    body = (
+        f"We locked your {settings.ISSUER_NAME} User ID after several incorrect passwords. "
+        f"You can try again in {period // 60} minutes, or reset your password now.\n\n"
+        f"If this wasn't you, your password may be known to someone else: reset it and call us on "
+        f"{settings.SUPPORT_PHONE}."
+    )
+    if user.email:
+        notify(
+            channel=Notification.Channel.EMAIL,
+            to=user.email,
+            kind="lockout",
+            subject="We locked your User ID",
+            body=body,
+            idempotency_key=f"lockout-email-{user.pk}-{window}",
+            user=user,
+        )
+    if user.phone:
+        notify(
+            channel=Notification.Channel.SMS,
+            to=user.phone,
+            kind="lockout",
+            body=(
+                f"{settings.ISSUER_NAME}: your User ID was locked after incorrect passwords. "
+                f"Not you? Call {settings.SUPPORT_PHONE}."
+            ),
+            idempotency_key=f"lockout-sms-{user.pk}-{window}",
+            user=user,
+        )

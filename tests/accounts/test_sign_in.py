@@ -1,0 +1,156 @@
+import time
+from unittest import mock
+
+import pytest
+from django.contrib.auth.hashers import MD5PasswordHasher
+from django.core import mail
+from django.urls import reverse
+
+from accounts.signin import INVALID_LOGIN
+from security.models import SecurityEvent
+from tests.factories import DEFAULT_PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+LOGIN = "two_factor:login"
+
+
+def sign_in(client, username, password, **extra):
+    return client.post(
+        reverse(LOGIN),
+        {"sign_in_view-current_step": "auth", "auth-username": username, "auth-password": password},
+        **extra,
+    )
+
+
+@pytest.fixture
+def member(cardholder_with_card):
+    return cardholder_with_card[0]
+
+
+def test_unknown_user_id_and_wrong_password_get_the_same_answer(client, member):
+    unknown = sign_in(client, "nobody.here", "whatever-password-1")
+    wrong = sign_in(client, member.username, "whatever-password-1")
+    assert unknown.status_code == wrong.status_code == 200
+    assert INVALID_LOGIN in unknown.content.decode()
+    assert INVALID_LOGIN in wrong.content.decode()
+
+
+def test_inactive_login_gets_the_same_answer(client, member):
+    member.is_active = False
+    member.save(update_fields=["is_active"])
+    response = sign_in(client, member.username, DEFAULT_PASSWORD)
+    assert INVALID_LOGIN in response.content.decode()
+    assert not response.wsgi_request.user.is_authenticated
+
+
+@pytest.mark.parametrize("case", ["unknown_user", "wrong_password", "right_password"])
+def test_every_attempt_computes_exactly_one_password_hash(client, member, case):
+    username = "nobody.here" if case == "unknown_user" else member.username
+    password = DEFAULT_PASSWORD if case == "right_password" else "wrong-password-99"
+    with mock.patch.object(MD5PasswordHasher, "encode", autospec=True, side_effect=MD5PasswordHasher.encode) as encode:
+        sign_in(client, username, password)
+    assert encode.call_count == 1
+
+
+def test_user_id_is_case_insensitive(client, member):
+    response = sign_in(client, member.username.upper(), DEFAULT_PASSWORD)
+    assert response.status_code == 302
+    assert response.wsgi_request.user == member
+
+
+def test_sign_in_gives_a_new_session_id(client, member):
+    client.get(reverse(LOGIN))
+    before = client.session.session_key
+    sign_in(client, member.username, DEFAULT_PASSWORD)
+    assert client.session.session_key != before
+    assert client.session["signed_in_at"] <= int(time.time())
+
+
+def test_outcomes_are_security_events_without_the_password(client, member):
+    sign_in(client, "nobody.here", "secret-guess-1")
+    sign_in(client, member.username, "secret-guess-2")
+    sign_in(client, member.username, DEFAULT_PASSWORD, HTTP_USER_AGENT="TestBrowser/1.0")
+    events = list(SecurityEvent.objects.order_by("created_at", "id"))
+    assert [(e.kind, e.detail.get("reason")) for e in events] == [
+        ("sign_in_failed", "unknown_user_id"),
+        ("sign_in_failed", "bad_password"),
+        ("sign_in_succeeded", None),
+    ]
+    assert events[0].user is None and events[0].username_attempted == "nobody.here"
+    assert events[1].user == member
+    assert events[2].ip_address == "127.0.0.1" and events[2].user_agent == "TestBrowser/1.0"
+    dump = " ".join(f"{e.detail} {e.username_attempted} {e.user_agent}" for e in events)
+    for secret in ("secret-guess-1", "secret-guess-2", DEFAULT_PASSWORD):
+        assert secret not in dump
+
+
+def test_five_wrong_passwords_lock_the_user_id_with_a_page_that_says_what_to_do(
+    client, member, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        responses = [sign_in(client, member.username, f"wrong-password-{i}") for i in range(5)]
+    assert [r.status_code for r in responses[:4]] == [200] * 4
+    locked = responses[4]
+    assert locked.status_code == 429
+    html = locked.content.decode()
+    assert "Your account is temporarily locked" in html
+    assert "Try again in 30 minutes" in html
+    assert "call the number on the back of your card" in html
+    # Even the right password is refused while locked.
+    again = sign_in(client, member.username, DEFAULT_PASSWORD)
+    assert again.status_code == 429
+    assert not again.wsgi_request.user.is_authenticated
+
+
+def test_a_lock_alerts_the_cardholder_once_and_is_logged(client, member, django_capture_on_commit_callbacks, settings):
+    with django_capture_on_commit_callbacks(execute=True):
+        for i in range(7):
+            sign_in(client, member.username, f"wrong-password-{i}")
+    lock_emails = [m for m in mail.outbox if m.subject == "We locked your User ID"]
+    assert len(lock_emails) == 1
+    assert lock_emails[0].to == [member.email]
+    assert len(list(settings.SMS_FILE_PATH.iterdir())) == 1
+    assert SecurityEvent.objects.filter(kind="locked_out", user=member).exists()
+
+
+def test_locking_one_user_id_does_not_lock_another(client, member):
+    for i in range(5):
+        sign_in(client, member.username, f"wrong-password-{i}")
+    other = UserFactory()
+    response = sign_in(client, other.username, DEFAULT_PASSWORD)
+    assert response.status_code == 302
+
+
+def test_lock_ends_after_the_cool_off(client, member):
+    from axes.models import AccessAttempt
+
+    for i in range(5):
+        sign_in(client, member.username, f"wrong-password-{i}")
+    AccessAttempt.objects.update(attempt_time=AccessAttempt.objects.first().attempt_time.replace(year=2000))
+    response = sign_in(client, member.username, DEFAULT_PASSWORD)
+    assert response.status_code == 302
+
+
+def test_a_network_that_fails_too_often_is_stopped_across_user_ids(client, settings, member):
+    settings.SIGN_IN_IP_FAILURE_LIMIT = 3
+    for i in range(3):
+        assert sign_in(client, f"stuffing{i:03d}", "password-123456").status_code == 200
+    blocked = sign_in(client, member.username, DEFAULT_PASSWORD)
+    assert blocked.status_code == 429
+    assert "Too many attempts to log in" in blocked.content.decode()
+    assert not blocked.wsgi_request.user.is_authenticated
+    # A different network is not affected.
+    assert sign_in(client, member.username, DEFAULT_PASSWORD, REMOTE_ADDR="198.51.100.7").status_code == 302
+
+
+def test_forwarded_for_is_ignored_without_trusted_proxies(client, settings):
+    settings.SIGN_IN_IP_FAILURE_LIMIT = 2
+    for i in range(2):
+        sign_in(client, f"stuffing{i:03d}", "password-123456", HTTP_X_FORWARDED_FOR=f"203.0.113.{i}")
+    assert sign_in(client, "stuffing999", "password-123456", HTTP_X_FORWARDED_FOR="203.0.113.99").status_code == 429
+
+
+def test_signed_in_user_visiting_sign_in_goes_to_their_cards(client, member):
+    client.force_login(member)
+    assert client.get(reverse(LOGIN)).status_code == 302
