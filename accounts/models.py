@@ -91,3 +91,19 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.get_full_name().split(" ")[0]
+
+
+class PasswordHistory(models.Model):
+    """Hashes of a user's recent passwords, so a new one cannot repeat the last four
+    (PCI DSS 8.3.7). Only hashes, made by the same hasher as the live password."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="password_history")
+    password = models.CharField(max_length=128)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "password history"
+        indexes = [models.Index(fields=["user", "-created_at"], name="pwhistory_user_date_idx")]
+
+    def __str__(self) -> str:
+        return f"Password of {self.user_id} set {self.created_at:%Y-%m-%d}"

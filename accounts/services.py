@@ -5,12 +5,14 @@ from __future__ import annotations
 import time
 
 from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.db import transaction
 from django.http import HttpRequest
 
 from security.models import Notification, SecurityEvent
 from security.services import notify, security_event_record
 
-from .models import User
+from .models import PasswordHistory, User
 
 
 def user_for_user_id(user_id: str) -> User | None:
@@ -92,3 +94,34 @@ def lockout_record(*, request: HttpRequest | None, username: str) -> None:
             idempotency_key=f"lockout-sms-{user.pk}-{window}",
             user=user,
         )
+
+
+@transaction.atomic
+def password_set(*, user: User, raw_password: str) -> None:
+    """Set a password under the policy and remember its hash for the history rule.
+
+    Changing the password also changes the session auth hash, so every other session of
+    this user ends on its next request; callers keep the current one with
+    ``update_session_auth_hash`` where that is wanted. Raises ``ValidationError``."""
+    validate_password(raw_password, user)
+    user.set_password(raw_password)
+    user.save(update_fields=["password"])
+    PasswordHistory.objects.create(user=user, password=user.password)
+    keep = PasswordHistory.objects.filter(user=user).order_by("-created_at", "-id")[: settings.PASSWORD_HISTORY_COUNT]
+    PasswordHistory.objects.filter(user=user).exclude(pk__in=list(keep.values_list("pk", flat=True))).delete()
+
+
+def password_rules_check(*, raw_password: str, user: User | None) -> list[dict[str, object]]:
+    """Each rule of the policy with whether this password meets it: the live checklist."""
+    from django.contrib.auth.password_validation import get_default_password_validators
+    from django.core.exceptions import ValidationError
+
+    results = []
+    for validator in get_default_password_validators():
+        try:
+            validator.validate(raw_password, user)
+        except ValidationError as error:
+            results.append({"rule": validator.get_help_text(), "ok": False, "message": " ".join(error.messages)})
+        else:
+            results.append({"rule": validator.get_help_text(), "ok": True, "message": ""})
+    return results

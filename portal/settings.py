@@ -165,14 +165,20 @@ PASSWORD_HASHERS = [
     # Kept so hashes made by Django's default upgrade to Argon2id on the next sign-in.
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+# The password policy (PCI DSS 8.3.6 and 8.3.7), in accounts/passwords.py.
+PASSWORD_MIN_LENGTH = env.int("PASSWORD_MIN_LENGTH", default=12)
+PASSWORD_MAX_LENGTH = env.int("PASSWORD_MAX_LENGTH", default=128)
+PASSWORD_HISTORY_COUNT = env.int("PASSWORD_HISTORY_COUNT", default=4)
+PASSWORD_FORBIDDEN_WORDS = env.list("PASSWORD_FORBIDDEN_WORDS", default=["meridian"])
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {
-        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-        "OPTIONS": {"min_length": 12},
+        "NAME": "accounts.passwords.LengthValidator",
+        "OPTIONS": {"min_length": PASSWORD_MIN_LENGTH, "max_length": PASSWORD_MAX_LENGTH},
     },
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.passwords.LettersAndDigitsValidator"},
+    {"NAME": "accounts.passwords.BreachedPasswordValidator"},
+    {"NAME": "accounts.passwords.PersonalInformationValidator"},
+    {"NAME": "accounts.passwords.PasswordHistoryValidator", "OPTIONS": {"count": PASSWORD_HISTORY_COUNT}},
 ]
 
 # django-axes: lock the User ID (not the IP) after 5 password failures for 30 minutes.

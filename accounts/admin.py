@@ -1,0 +1,140 @@
+"""Admin for logins (``User``) and the issuer's person records (``Cardholder``).
+
+Staff may switch a login on or off and manage who is staff and in which groups. A
+login's User ID and contact details change only through the services that verify and
+audit them, so they are read-only here. Superusers alone grant superuser status and
+single permissions, set passwords, or change another superuser.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.auth import admin as auth_admin
+from django.contrib.auth import forms as auth_forms
+from django.core.exceptions import PermissionDenied
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+
+from cards.admin import HolderCardInline
+from security.admin import ReadOnlyAdminMixin, StaffAuditMixin, changelist_link
+
+from .models import Cardholder, User
+
+
+class UserChangeForm(auth_forms.UserChangeForm):
+    class Meta(auth_forms.UserChangeForm.Meta):
+        model = User
+
+
+class UserCreationForm(auth_forms.AdminUserCreationForm):
+    class Meta(auth_forms.AdminUserCreationForm.Meta):
+        model = User
+        fields = ("username",)
+
+
+@admin.register(User)
+class UserAdmin(StaffAuditMixin, auth_admin.UserAdmin):
+    form = UserChangeForm
+    add_form = UserCreationForm
+    list_display = ("username", "cardholder", "email", "is_staff", "is_active", "date_joined")
+    list_filter = ("is_staff", "is_superuser", "is_active", "groups")
+    list_select_related = ("cardholder",)
+    search_fields = ("username", "email", "phone", "cardholder__legal_name")
+    search_help_text = "User ID, email, phone or cardholder name."
+    ordering = ("username",)
+    fieldsets = (
+        (None, {"fields": ("username", "password")}),
+        (
+            "Cardholder and contact",
+            {"fields": ("cardholder", "display_name", "email", "email_verified_at", "phone", "phone_verified_at")},
+        ),
+        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        ("Important dates", {"fields": ("last_login", "date_joined", "username_changed_at")}),
+        ("Activity", {"fields": ("activity",)}),
+    )
+    # Changed through services only (verification, alerts, a security event).
+    service_managed_fields = (
+        "username",
+        "cardholder",
+        "display_name",
+        "email",
+        "email_verified_at",
+        "phone",
+        "phone_verified_at",
+        "last_login",
+        "date_joined",
+        "username_changed_at",
+        "activity",
+    )
+    superuser_only_fields = ("is_superuser", "user_permissions")
+    own_record_fields = ("is_active", "is_staff", "groups")
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:  # the add form: User ID and password only
+            return ()
+        readonly = list(self.service_managed_fields)
+        if not request.user.is_superuser:
+            readonly += self.superuser_only_fields
+            if obj.pk == request.user.pk:
+                # Nobody raises their own privileges.
+                readonly += self.own_record_fields
+        return readonly
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        # Deactivate instead: deleting a login would unlink it from its audit trail.
+        return False
+
+    def user_change_password(self, request, id, form_url=""):
+        # Cardholders reset their own passwords through recovery; support staff never
+        # choose one for them.
+        if not request.user.is_superuser:
+            raise PermissionDenied
+        return super().user_change_password(request, id, form_url)
+
+    def audit_subject(self, obj: User) -> User:
+        return obj
+
+    @admin.display(description="Activity")
+    def activity(self, obj: User) -> str:
+        links = (
+            changelist_link("security.securityevent", "Security events", user__id__exact=obj.pk),
+            changelist_link("security.trusteddevice", "Trusted devices", user__id__exact=obj.pk),
+            changelist_link("security.notification", "Notifications", user__id__exact=obj.pk),
+            changelist_link("cards.paymentmethod", "Payment methods", owner__id__exact=obj.pk),
+        )
+        return format_html_join(" · ", "{}", ((link,) for link in links))
+
+
+@admin.register(Cardholder)
+class CardholderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    # The issuer's record from the card application. Date of birth and postal code
+    # verify enrollment, so nobody edits them here.
+    list_display = ("legal_name", "online_login", "email", "phone", "postal_code", "created_at")
+    list_select_related = ("user",)
+    search_fields = ("legal_name", "email", "phone", "postal_code")
+    search_help_text = "Name, email, phone or postal code."
+    ordering = ("legal_name", "id")
+    fields = (
+        "legal_name",
+        "name_on_card",
+        "date_of_birth",
+        "postal_code",
+        "email",
+        "phone",
+        "created_at",
+        "online_login",
+    )
+    readonly_fields = fields
+    inlines = (HolderCardInline,)
+
+    @admin.display(description="User ID")
+    def online_login(self, obj: Cardholder) -> str:
+        user = getattr(obj, "user", None)
+        if user is None:
+            return "Not enrolled"
+        return format_html('<a href="{}">{}</a>', reverse("admin:accounts_user_change", args=[user.pk]), user.username)
