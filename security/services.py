@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import User
+from portal.net import client_ip
 
 from .models import Notification, SecurityEvent
 from .sms import DeliveryError, get_sms_backend
@@ -23,12 +24,6 @@ logger = logging.getLogger(__name__)
 SCRUBBED_BODY = "[removed after delivery]"
 # A claim older than this is treated as a crashed worker and handed out again.
 STALE_CLAIM = timedelta(minutes=10)
-
-
-def client_ip(request: HttpRequest | None) -> str | None:
-    if request is None:
-        return None
-    return request.META.get("REMOTE_ADDR") or None
 
 
 def security_event_record(
