@@ -160,6 +160,9 @@ class Card(models.Model):
     issued_at = models.DateTimeField(default=timezone.now)
     activated_at = models.DateTimeField(null=True, blank=True)
     replaces = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by")
+    # Set after too many wrong card IDs or identity facts: enrollment and activation
+    # for this card stop until then.
+    verification_locked_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -387,7 +390,6 @@ class Autopay(models.Model):
             ),
         ]
 
-
     def __str__(self) -> str:
         return f"Autopay ({self.get_amount_kind_display()}) for {self.account_id}"
 
@@ -433,3 +435,28 @@ class Dispute(models.Model):
 
     def __str__(self) -> str:
         return f"Dispute {self.pk} ({self.get_status_display()})"
+
+
+class CardCheckFailure(AppendOnlyModel):
+    """One failed attempt to prove possession of a card (wrong card ID, expiry, name or
+    identity fact), or a number we do not know. Counted per card and per network: the
+    card ID has only 10,000 values."""
+
+    class Purpose(models.TextChoices):
+        ENROLLMENT = "enrollment", "Enrollment"
+        ACTIVATION = "activation", "Activation"
+        USER_ID_REMINDER = "user_id_reminder", "User ID reminder"
+
+    card = models.ForeignKey(Card, null=True, blank=True, on_delete=models.CASCADE, related_name="check_failures")
+    purpose = models.CharField(max_length=20, choices=Purpose.choices)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["card", "created_at"], name="cardcheck_card_idx"),
+            models.Index(fields=["ip_address", "created_at"], name="cardcheck_ip_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} check failed at {self.created_at:%Y-%m-%d %H:%M}"

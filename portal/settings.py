@@ -195,6 +195,9 @@ AXES_VERBOSE = False
 # The per-IP limit (higher than the per-User-ID one, against credential stuffing) is our
 # own in accounts/, because axes applies a single limit to every lockout parameter.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+# Card ID / identity-fact failures: per card in 24 hours, and per network in an hour.
+CARD_CHECK_FAILURE_LIMIT = env.int("CARD_CHECK_FAILURE_LIMIT", default=5)
+CARD_CHECK_IP_LIMIT = env.int("CARD_CHECK_IP_LIMIT", default=20)
 SIGN_IN_IP_FAILURE_LIMIT = env.int("SIGN_IN_IP_FAILURE_LIMIT", default=30)
 SIGN_IN_IP_WINDOW = env.int("SIGN_IN_IP_WINDOW_SECONDS", default=30 * 60)
 
