@@ -10,7 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from two_factor.views import LoginView
 
-from . import signin
+from accounts import signin
 
 
 class SignInView(LoginView):
