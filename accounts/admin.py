@@ -18,6 +18,7 @@ from django.utils.html import format_html, format_html_join
 from cards.admin import HolderCardInline
 from security.admin import ReadOnlyAdminMixin, StaffAuditMixin, changelist_link
 
+from . import services
 from .models import Cardholder, User
 
 
@@ -32,10 +33,22 @@ class UserCreationForm(auth_forms.AdminUserCreationForm):
         fields = ("username",)
 
 
+class AdminPasswordChangeForm(auth_forms.AdminPasswordChangeForm):
+    """Sets the password through the same service as every other route, so the admin
+    also feeds the password history the reuse rule reads."""
+
+    def save(self, commit=True):
+        if not self.cleaned_data["set_usable_password"]:
+            return super().save(commit)
+        services.password_set(user=self.user, raw_password=self.cleaned_data["password1"])
+        return self.user
+
+
 @admin.register(User)
 class UserAdmin(StaffAuditMixin, auth_admin.UserAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
+    change_password_form = AdminPasswordChangeForm
     list_display = ("username", "cardholder", "email", "is_staff", "is_active", "date_joined")
     list_filter = ("is_staff", "is_superuser", "is_active", "groups")
     list_select_related = ("cardholder",)
@@ -95,6 +108,16 @@ class UserAdmin(StaffAuditMixin, auth_admin.UserAdmin):
         if not request.user.is_superuser:
             raise PermissionDenied
         return super().user_change_password(request, id, form_url)
+
+    def save_model(self, request, obj, form, change):
+        if change or not form.cleaned_data.get("set_usable_password"):
+            return super().save_model(request, obj, form, change)
+        # A new login's first password goes through the service like every later one,
+        # so it enters the history (the form has validated it already).
+        obj.set_unusable_password()
+        super().save_model(request, obj, form, change)
+        services.password_set(user=obj, raw_password=form.cleaned_data["password1"])
+        return None
 
     def audit_subject(self, obj: User) -> User:
         return obj

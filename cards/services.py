@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -115,3 +116,40 @@ def card_find_by_number(*, pan: str) -> Card | None:
         .filter(pan_hash=cardnumbers.pan_hash(normalized))
         .first()
     )
+
+
+@transaction.atomic
+def card_activate(*, card: Card, request=None) -> Card:
+    """Activate a card whose holder has proved possession (see cards.verification)."""
+    from security.models import Notification, SecurityEvent
+    from security.services import notify, security_event_record
+
+    card = Card.objects.select_for_update().select_related("holder").get(pk=card.pk)
+    if card.status != Card.Status.INACTIVE:
+        raise CardServiceError("This card can't be activated: it is not waiting for activation.")
+    card.status = Card.Status.ACTIVE
+    card.activated_at = timezone.now()
+    card.save(update_fields=["status", "activated_at"])
+    user = getattr(card.holder, "user", None)
+    security_event_record(
+        kind=SecurityEvent.Kind.CARD_ACTIVATED,
+        outcome=SecurityEvent.Outcome.SUCCESS,
+        user=user,
+        request=request,
+        detail={"card": f"•••• {card.last4}"},
+    )
+    email = (user.email if user else "") or card.holder.email
+    if email:
+        notify(
+            channel=Notification.Channel.EMAIL,
+            to=email,
+            kind="card_activated",
+            subject="Your card is active",
+            body=(
+                f"Your card ending {card.last4} is now active and ready to use.\n\n"
+                f"If you did not activate it, call us right away on {settings.SUPPORT_PHONE}."
+            ),
+            idempotency_key=f"card-activated-{card.pk}",
+            user=user,
+        )
+    return card

@@ -6,4 +6,5 @@ app_name = "cards"
 
 urlpatterns = [
     path("", views.card_list, name="list"),
+    path("activate/", views.card_activate, name="activate"),
 ]

@@ -1,0 +1,256 @@
+"""Input validation and the messages people see. Rules live in services."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import phonenumbers
+from django import forms
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from cards import cardnumbers
+
+from .models import User
+from .validators import validate_user_id
+
+
+class CardNumberField(forms.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", "Card number")
+        kwargs.setdefault("max_length", 23)
+        kwargs.setdefault("help_text", "The 15-digit number on the front of your card. You can include spaces.")
+        kwargs.setdefault("error_messages", {"required": "Enter your card number"})
+        kwargs.setdefault(
+            "widget",
+            forms.TextInput(attrs={"autocomplete": "cc-number", "inputmode": "numeric", "spellcheck": "false"}),
+        )
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        digits = cardnumbers.normalize_pan(value)
+        if not digits.isdigit():
+            raise ValidationError("Enter your card number using numbers only", code="invalid")
+        if not 15 <= len(digits) <= 16:
+            raise ValidationError("Enter the card number exactly as it appears on your card: 15 digits", code="length")
+        if not cardnumbers.luhn_checksum_ok(digits):
+            raise ValidationError("That card number isn't valid. Check each digit and try again", code="luhn")
+        return digits
+
+
+class CardIdField(forms.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", "Card ID")
+        kwargs.setdefault("max_length", 4)
+        kwargs.setdefault("min_length", 4)
+        kwargs.setdefault("help_text", "The 4-digit number printed on the front of your card, above the card number.")
+        kwargs.setdefault(
+            "error_messages",
+            {
+                "required": "Enter the 4-digit card ID",
+                "min_length": "The card ID is 4 digits",
+                "max_length": "The card ID is 4 digits",
+            },
+        )
+        kwargs.setdefault(
+            "widget",
+            forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric", "pattern": "[0-9]*"}),
+        )
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = super().clean((value or "").strip())
+        if not value.isdigit():
+            raise ValidationError("The card ID is 4 digits, numbers only", code="invalid")
+        return value
+
+
+class DateOfBirthMixin:
+    """Day, month and year in three boxes (the GOV.UK date input), combined here."""
+
+    def clean_date_of_birth(self, required: bool) -> dt.date | None:
+        day, month, year = (self.cleaned_data.get(f"dob_{p}") for p in ("day", "month", "year"))
+        if day is None and month is None and year is None:
+            if required:
+                self.add_error("dob_day", "Enter your date of birth")
+            return None
+        if None in (day, month, year):
+            self.add_error("dob_day", "Enter your date of birth as day, month and year")
+            return None
+        try:
+            value = dt.date(year, month, day)
+        except ValueError:
+            self.add_error("dob_day", "Enter a real date of birth, for example 27 3 1985")
+            return None
+        if value > timezone.localdate() or year < 1900:
+            self.add_error("dob_day", "Enter a real date of birth, for example 27 3 1985")
+            return None
+        return value
+
+
+def _dob_part(label: str, low: int, high: int, size: str) -> forms.IntegerField:
+    return forms.IntegerField(
+        label=label,
+        required=False,
+        min_value=low,
+        max_value=high,
+        error_messages={
+            "invalid": "Enter your date of birth using numbers",
+            "min_value": "Enter a real date of birth",
+            "max_value": "Enter a real date of birth",
+        },
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "data-width": size}),
+    )
+
+
+class EnrollCardForm(DateOfBirthMixin, forms.Form):
+    """Step 1: prove you hold the card."""
+
+    VERIFY_CHOICES = (("dob", "Date of birth"), ("postal", "ZIP code"))
+
+    card_number = CardNumberField()
+    card_id = CardIdField()
+    name = forms.CharField(
+        label="Name as it appears on your card",
+        max_length=60,
+        error_messages={"required": "Enter your name as it appears on your card"},
+        widget=forms.TextInput(attrs={"autocomplete": "cc-name", "spellcheck": "false"}),
+    )
+    verify_with = forms.ChoiceField(
+        label="Confirm your identity with",
+        choices=VERIFY_CHOICES,
+        initial="dob",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose how to confirm your identity"},
+    )
+    dob_day = _dob_part("Day", 1, 31, "2")
+    dob_month = _dob_part("Month", 1, 12, "2")
+    dob_year = _dob_part("Year", 1900, 2100, "4")
+    postal_code = forms.CharField(
+        label="ZIP code",
+        max_length=10,
+        required=False,
+        help_text="The ZIP code of your billing address.",
+        widget=forms.TextInput(attrs={"autocomplete": "postal-code"}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        data["date_of_birth"] = None
+        if data.get("verify_with") == "dob":
+            data["date_of_birth"] = self.clean_date_of_birth(required=True)
+            data["postal_code"] = None
+        elif data.get("verify_with") == "postal" and not (data.get("postal_code") or "").strip():
+            self.add_error("postal_code", "Enter your ZIP code")
+        return data
+
+
+def normalize_phone(value: str) -> str:
+    try:
+        number = phonenumbers.parse(value, "US")
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationError(
+            "Enter a mobile number, like 202 555 0123 or +44 7700 900123", code="invalid_phone"
+        ) from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError("Enter a mobile number, like 202 555 0123 or +44 7700 900123", code="invalid_phone")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class LoginDetailsForm(forms.Form):
+    """Step 2: choose a User ID and password, give contact details."""
+
+    username = forms.CharField(
+        label="Create a User ID",
+        max_length=20,
+        help_text="6 to 20 characters: letters, numbers, dots (.), hyphens (-) or underscores (_).",
+        error_messages={"required": "Enter a User ID"},
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}),
+    )
+    password1 = forms.CharField(
+        label="Create a password",
+        strip=False,
+        max_length=200,
+        error_messages={"required": "Enter a password"},
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "data-password-rules": "true"}),
+    )
+    password2 = forms.CharField(
+        label="Confirm your password",
+        strip=False,
+        max_length=200,
+        error_messages={"required": "Enter your password again"},
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    email = forms.EmailField(
+        label="Email address",
+        max_length=254,
+        error_messages={
+            "required": "Enter your email address",
+            "invalid": "Enter an email address like name@example.com",
+        },
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}),
+    )
+    phone = forms.CharField(
+        label="Mobile number",
+        max_length=20,
+        help_text="For security codes and alerts by text message.",
+        error_messages={"required": "Enter your mobile number"},
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+
+    def __init__(self, *args, cardholder=None, **kwargs):
+        self.cardholder = cardholder
+        super().__init__(*args, **kwargs)
+
+    def clean_username(self) -> str:
+        username = self.cleaned_data["username"].strip()
+        validate_user_id(username)
+        if User.objects.filter(username__iexact=username).exists():
+            raise ValidationError("That User ID is taken. Try adding numbers or a dot, like ann.smith82", code="taken")
+        return username
+
+    def clean_phone(self) -> str:
+        return normalize_phone(self.cleaned_data["phone"])
+
+    def clean(self):
+        data = super().clean()
+        password, confirm = data.get("password1"), data.get("password2")
+        if password and confirm and password != confirm:
+            self.add_error("password2", "The passwords don't match. Type the same password twice")
+        if password and "password1" not in self.errors:
+            candidate = User(username=data.get("username") or "", cardholder=self.cardholder)
+            try:
+                validate_password(password, candidate)
+            except ValidationError as error:
+                self.add_error("password1", error)
+        return data
+
+
+class ContactChoiceForm(forms.Form):
+    channel = forms.ChoiceField(
+        label="Where should we send your code?",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose where to send your code"},
+    )
+
+    def __init__(self, *args, choices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].choices = choices
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label="Security code",
+        max_length=12,
+        help_text="The 6-digit code we sent you. It expires after 10 minutes.",
+        error_messages={"required": "Enter the 6-digit code we sent you"},
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9 ]*"}),
+    )
+
+    def clean_code(self) -> str:
+        digits = "".join(c for c in self.cleaned_data["code"] if c.isdigit())
+        if len(digits) != 6:
+            raise ValidationError("The code is 6 digits. Check the message we sent and try again", code="format")
+        return digits
