@@ -1,10 +1,12 @@
 import pytest
+from django.apps import apps
+from django.contrib import admin
 from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts.models import User
+from accounts.models import PasswordHistory, User
 from security.models import SecurityEvent
 from tests.factories import CardholderFactory, UserFactory
 
@@ -42,6 +44,12 @@ def permissions_post(**overrides):
     return {key: value for key, value in data.items() if value is not None}
 
 
+def test_every_accounts_model_is_in_the_admin_except_password_history():
+    # Old password hashes have nothing for staff to read and are not offered.
+    assert PasswordHistory not in admin.site._registry
+    assert set(apps.get_app_config("accounts").get_models()) - {PasswordHistory} <= set(admin.site._registry)
+
+
 def test_admin_index_lists_the_portal_apps(admin_client):
     html = admin_client.get(reverse("admin:index")).content.decode()
 
@@ -72,7 +80,9 @@ def test_user_add_page_renders_and_creates_a_login(admin_client):
     response = admin_client.post(url, data)
 
     assert (page.status_code, response.status_code) == (200, 302)
-    assert User.objects.get(username="new.agent01").check_password("a-long-new-passphrase-7")
+    created = User.objects.get(username="new.agent01")
+    assert created.check_password("a-long-new-passphrase-7")
+    assert PasswordHistory.objects.filter(user=created).count() == 1
 
 
 def test_user_add_rejects_a_user_id_differing_only_in_case(admin_client, user):
@@ -149,6 +159,19 @@ def test_only_superusers_set_passwords(agent_client, admin_client, user):
 
     assert agent_client.get(url).status_code == 403
     assert admin_client.get(url).status_code == 200
+
+
+def test_password_set_in_the_admin_joins_the_history_and_cannot_be_reused(admin_client, user):
+    url = reverse("admin:auth_user_password_change", args=[user.pk])
+    data = {"usable_password": "true", "password1": "fresh-admin-set-pass-8", "password2": "fresh-admin-set-pass-8"}
+
+    first = admin_client.post(url, data)
+    second = admin_client.post(url, data)
+
+    assert (first.status_code, second.status_code) == (302, 200)
+    user.refresh_from_db()
+    assert user.check_password("fresh-admin-set-pass-8")
+    assert PasswordHistory.objects.filter(user=user).count() == 1
 
 
 def test_logins_cannot_be_deleted_from_the_admin(admin_client, user):

@@ -1,0 +1,228 @@
+"""Admin for the security app, and the guards every app's admin is built from.
+
+The guards sit here because this app owns the audit trail; they hold nothing specific
+to security models and could move to ``portal/admin.py`` unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.admin.utils import flatten_fieldsets
+from django.db.models import Model
+from django.db.models.constants import LOOKUP_SEP
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
+
+from . import services
+from .masking import mask_contact
+from .models import Notification, OneTimeCode, SecurityEvent, TrustedDevice
+
+HIDDEN = "hidden"
+
+# --- Shared by the admins of every app --------------------------------------------------
+
+
+class ReadOnlyAdminMixin:
+    """View-only for everyone, superusers included: no add, change or delete, and every
+    POST to those views is refused with 403. Staff actions on these rows come later as
+    admin actions that call services, never as free edits of the row."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class HiddenFieldsMixin:
+    """Fields that never reach a page: kept out of every form and refused as URL filters
+    (``?pan_hash__startswith=...`` would otherwise be allowed on a local field and
+    turn the change list into an oracle). Lists, details and search fields must not
+    name them either; the tests check that."""
+
+    hidden_fields: tuple[str, ...] = ()
+
+    def get_exclude(self, request: HttpRequest, obj: Any = None):
+        return (*(super().get_exclude(request, obj) or ()), *self.hidden_fields)
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        if set(lookup.split(LOOKUP_SEP)) & set(self.hidden_fields):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+
+class StaffAuditMixin:
+    """Every add, change and delete made in the admin also lands in the audit trail as a
+    staff action, beside Django's own LogEntry, so investigators read one history."""
+
+    def audit_subject(self, obj: Model):
+        """The portal user the change is about, when there is one."""
+        return None
+
+    def log_addition(self, request, obj, message):
+        entry = super().log_addition(request, obj, message)
+        self._audit(request, obj, "added", message)
+        return entry
+
+    def log_change(self, request, obj, message):
+        entry = super().log_change(request, obj, message)
+        self._audit(request, obj, "changed", message)
+        return entry
+
+    def log_deletions(self, request, queryset):
+        for obj in queryset:
+            self._audit(request, obj, "deleted", [])
+        return super().log_deletions(request, queryset)
+
+    def _audit(self, request: HttpRequest, obj: Model, action: str, message: Any) -> None:
+        services.security_event_record(
+            kind=SecurityEvent.Kind.STAFF_ACTION,
+            outcome=SecurityEvent.Outcome.SUCCESS,
+            user=self.audit_subject(obj),
+            actor=request.user,
+            request=request,
+            detail={
+                "via": "admin",
+                "action": action,
+                "model": obj._meta.label_lower,
+                "object_id": str(obj.pk),
+                "object": str(obj)[:200],
+                "change": message,
+            },
+        )
+
+
+def changelist_link(model: type[Model] | str, label: str, **filters: Any) -> str:
+    """A link to a model's admin change list, filtered (for "this user's events").
+    ``model`` may be a label ("statements.statement") to avoid importing another app."""
+    opts = apps.get_model(model)._meta if isinstance(model, str) else model._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+    return format_html('<a href="{}?{}">{}</a>', url, urlencode(filters), label)
+
+
+# --- Security models --------------------------------------------------------------------
+
+
+@admin.register(SecurityEvent)
+class SecurityEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The append-only audit trail: readable, never editable, even by superusers."""
+
+    list_display = ("kind", "outcome", "user", "actor", "ip_address", "created_at")
+    list_filter = ("kind", "outcome")
+    list_select_related = ("user", "actor")
+    search_fields = ("username_attempted", "user__username", "ip_address")
+    search_help_text = "User ID (attempted or signed in) or IP address."
+    date_hierarchy = "created_at"
+    ordering = ("-created_at", "-id")
+    show_full_result_count = False
+    fieldsets = (
+        (None, {"fields": ("created_at", "kind", "outcome", "user", "actor", "username_attempted")}),
+        ("Where from", {"fields": ("ip_address", "user_agent")}),
+        ("Risk", {"fields": ("risk_score", "risk_reasons")}),
+        ("Detail", {"fields": ("detail",)}),
+    )
+    readonly_fields = flatten_fieldsets(fieldsets)
+
+
+@admin.register(TrustedDevice)
+class TrustedDeviceAdmin(ReadOnlyAdminMixin, HiddenFieldsMixin, admin.ModelAdmin):
+    # Revoking a device is a service (it records DEVICE_REMOVED); it arrives as an action.
+    hidden_fields = ("token_hash",)
+    list_display = ("name", "user", "first_used_at", "last_used_at", "last_network", "revoked_at")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
+    list_select_related = ("user",)
+    search_fields = ("user__username", "name")
+    ordering = ("-last_used_at", "-id")
+    fields = ("user", "name", "first_used_at", "last_used_at", "last_network", "revoked_at")
+    readonly_fields = fields
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnlyAdminMixin, HiddenFieldsMixin, admin.ModelAdmin):
+    """The outbox. Sensitive messages carry one-time codes: their subject and body are
+    never shown, and no URL filter may probe them (``?body__contains=`` would let a
+    reader guess a pending code digit by digit). The recipient is shown masked."""
+
+    hidden_fields = ("to", "subject", "body")
+    list_display = (
+        "channel",
+        "masked_to",
+        "kind",
+        "status",
+        "attempts",
+        "last_error",
+        "created_at",
+        "sent_at",
+    )
+    list_filter = ("channel", "status", "sensitive")
+    list_select_related = ("user",)
+    search_fields = ("user__username", "=kind", "=idempotency_key")
+    search_help_text = "User ID, exact kind (e.g. sign_in_code) or idempotency key."
+    ordering = ("-created_at", "-id")
+    show_full_result_count = False
+    fieldsets = (
+        (None, {"fields": ("user", "channel", "masked_to", "kind", "sensitive", "idempotency_key")}),
+        ("Message", {"fields": ("message_subject", "message_body")}),
+        ("Delivery", {"fields": ("status", "attempts", "last_error", "created_at", "claimed_at", "sent_at")}),
+    )
+    readonly_fields = flatten_fieldsets(fieldsets)
+
+    @admin.display(description="Recipient")
+    def masked_to(self, obj: Notification) -> str:
+        return obj.masked_to
+
+    @admin.display(description="Subject")
+    def message_subject(self, obj: Notification) -> str:
+        return HIDDEN if obj.sensitive else obj.subject
+
+    @admin.display(description="Body")
+    def message_body(self, obj: Notification) -> str:
+        return HIDDEN if obj.sensitive else obj.body
+
+
+@admin.register(OneTimeCode)
+class OneTimeCodeAdmin(ReadOnlyAdminMixin, HiddenFieldsMixin, admin.ModelAdmin):
+    """Codes sent for a flow: when, where (masked) and what became of them; never the
+    code's hash or the flow binding it is tied to."""
+
+    hidden_fields = ("code_hash", "binding", "destination")
+    list_display = (
+        "purpose",
+        "channel",
+        "masked_destination",
+        "user",
+        "created_at",
+        "expires_at",
+        "failed_attempts",
+        "used_at",
+        "voided_at",
+    )
+    list_filter = ("purpose", "channel")
+    list_select_related = ("user",)
+    search_fields = ("user__username",)
+    ordering = ("-created_at", "-id")
+    show_full_result_count = False
+    fields = (
+        "user",
+        "purpose",
+        "channel",
+        "masked_destination",
+        "created_at",
+        "expires_at",
+        "failed_attempts",
+        "used_at",
+        "voided_at",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="Sent to")
+    def masked_destination(self, obj: OneTimeCode) -> str:
+        return mask_contact(obj.destination)
