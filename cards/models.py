@@ -257,6 +257,8 @@ class Transaction(models.Model):
             models.Index(F("account"), F("transacted_at").desc(), F("id").desc(), name="txn_account_date_idx"),
             models.Index(F("card"), F("transacted_at").desc(), name="txn_card_date_idx"),
             models.Index(fields=["status", "transacted_at"], name="txn_status_date_idx"),
+            # Lists across all accounts (staff, reports) newest first.
+            models.Index(F("transacted_at").desc(), F("id").desc(), name="txn_date_idx"),
         ]
 
     def __str__(self) -> str:

@@ -113,9 +113,21 @@ def _message(purpose: str, code: str, channel: str) -> tuple[str, str]:
 
 
 @transaction.atomic
-def code_issue(*, purpose: str, binding: str, channel: str, destination: str, user: User | None = None) -> OneTimeCode:
+def code_issue(
+    *,
+    purpose: str,
+    binding: str,
+    channel: str,
+    destination: str,
+    user: User | None = None,
+    deliver: bool = True,
+) -> OneTimeCode:
     """Send a new code for this flow, voiding any earlier one. Raises ``CodeCooldown``
-    when asked again too soon."""
+    when asked again too soon.
+
+    ``deliver=False`` issues a code that is stored like any other but never sent: a flow
+    that must not reveal whether the details given matched (password recovery) still
+    has a code to be wrong about, with the same tries, cooldown and expiry."""
     now = timezone.now()
     bound = _binding_hash(binding)
     previous = (
@@ -138,6 +150,8 @@ def code_issue(*, purpose: str, binding: str, channel: str, destination: str, us
         code_hash=_code_hash(binding, code),
         expires_at=now + CODE_VALIDITY,
     )
+    if not deliver:
+        return record
     subject, body = _message(purpose, code, channel)
     notify(
         channel=channel,

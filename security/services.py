@@ -46,7 +46,8 @@ def security_event_record(
         actor=actor,
         ip_address=client_ip(request),
         user_agent=user_agent,
-        username_attempted=username_attempted[:150],
+        # Kept even for known users, so the trail still names them if a login is removed.
+        username_attempted=(username_attempted or (user.username if user is not None else ""))[:150],
         risk_score=risk_score,
         risk_reasons=risk_reasons or [],
         detail=detail or {},
@@ -140,15 +141,24 @@ def notification_send(*, notification_id: int) -> bool:
         sent_at=timezone.now(),
         attempts=notification.attempts + 1,
         last_error="",
-        **({"body": SCRUBBED_BODY} if notification.sensitive else {}),
+        **_scrubbed(notification),
     )
     return True
 
 
+def _scrubbed(notification: Notification) -> dict[str, str]:
+    """A message that carried a one-time code keeps no copy of it once it is out of our
+    hands (sent, or given up on)."""
+    return {"body": SCRUBBED_BODY, "subject": ""} if notification.sensitive else {}
+
+
 def notification_mark_failed(*, notification_id: int, error: str) -> None:
     """Retries are exhausted: record it where staff can see it."""
+    notification = Notification.objects.filter(pk=notification_id).first()
+    if notification is None or notification.status == Notification.Status.SENT:
+        return
     Notification.objects.filter(pk=notification_id).exclude(status=Notification.Status.SENT).update(
-        status=Notification.Status.FAILED, last_error=error[:300]
+        status=Notification.Status.FAILED, last_error=error[:300], **_scrubbed(notification)
     )
 
 

@@ -100,3 +100,20 @@ def test_text_message_fits_in_160_characters(django_capture_on_commit_callbacks,
     for purpose in OneTimeCode.Purpose.values:
         _, body = codes._message(purpose, "123456", "sms")
         assert len(body) <= 160, purpose
+
+
+
+def test_an_undelivered_code_sends_nothing_but_behaves_like_a_real_one(django_capture_on_commit_callbacks, monkeypatch):
+    monkeypatch.setattr(codes, "_generate_code", lambda: "246810")
+    binding = codes.new_binding()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        record = codes.code_issue(purpose=PURPOSE, binding=binding, channel="sms", destination="", deliver=False)
+    assert callbacks == []
+    assert not Notification.objects.exists()
+    assert mail.outbox == []
+    assert record.expires_at - record.created_at == timedelta(minutes=10)
+    wrong = codes.code_verify(purpose=PURPOSE, binding=binding, code="135791")
+    assert (wrong.result, wrong.attempts_left) == (codes.VerifyResult.WRONG, 4)
+    with pytest.raises(codes.CodeCooldown):
+        codes.code_issue(purpose=PURPOSE, binding=binding, channel="sms", destination="", deliver=False)
+    assert codes.code_verify(purpose=PURPOSE, binding=binding, code="246810").ok

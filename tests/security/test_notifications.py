@@ -140,3 +140,18 @@ def test_sweep_hands_out_waiting_and_stuck_notifications(django_capture_on_commi
         "<stuck@notifications.portal>",
     }
     assert Notification.objects.get(pk=fresh.pk).status == Notification.Status.PENDING
+
+
+def test_sensitive_message_given_up_on_keeps_no_code(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        notification = _notify(key="code-dead", subject="Code 771204", body="Your code is 771204", sensitive=True)
+    services.notification_mark_failed(notification_id=notification.pk, error="gateway down")
+    notification.refresh_from_db()
+    assert notification.status == Notification.Status.FAILED
+    assert "771204" not in notification.body + notification.subject
+
+
+def test_security_events_keep_the_user_id_of_a_known_user():
+    user = UserFactory()
+    event = services.security_event_record(kind="signed_out", user=user)
+    assert event.username_attempted == user.username
