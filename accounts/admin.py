@@ -8,17 +8,20 @@ single permissions, set passwords, or change another superuser.
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import admin as auth_admin
 from django.contrib.auth import forms as auth_forms
-from django.core.exceptions import PermissionDenied
-from django.urls import reverse
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from cards.admin import HolderCardInline
 from security.admin import ReadOnlyAdminMixin, StaffAuditMixin, changelist_link
 
 from . import services
+from .forms import StaffReasonForm, StaffUserIdChangeForm
 from .models import Cardholder, User
 
 
@@ -121,6 +124,57 @@ class UserAdmin(StaffAuditMixin, auth_admin.UserAdmin):
 
     def audit_subject(self, obj: User) -> User:
         return obj
+
+    change_form_template = "admin/accounts/user/change_form.html"
+
+    def get_urls(self):
+        extra = [
+            path(
+                "<int:user_id>/change-user-id/",
+                self.admin_site.admin_view(self.change_user_id_view),
+                name="accounts_user_change_user_id",
+            ),
+            path("<int:user_id>/unlock/", self.admin_site.admin_view(self.unlock_view), name="accounts_user_unlock"),
+        ]
+        return extra + super().get_urls()
+
+    def _staff_action(self, request, user_id: int, form_class, title: str, perform):
+        user = get_object_or_404(User, pk=user_id)
+        if not self.has_change_permission(request, user):
+            raise PermissionDenied
+        form = form_class(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                message = perform(user, form.cleaned_data)
+            except (services.UserIdChangeError, ValidationError) as error:
+                form.add_error(None, " ".join(getattr(error, "messages", [str(error)])))
+            else:
+                messages.success(request, message)
+                return redirect("admin:accounts_user_change", user.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "subject": user,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/accounts/user/staff_action.html", context)
+
+    def change_user_id_view(self, request, user_id: int):
+        def perform(user, data):
+            services.user_id_change(
+                user=user, new_username=data["new_username"], actor=request.user, reason=data["reason"], request=request
+            )
+            return f"User ID changed to {data['new_username']}. The cardholder has been told."
+
+        return self._staff_action(request, user_id, StaffUserIdChangeForm, "Change User ID", perform)
+
+    def unlock_view(self, request, user_id: int):
+        def perform(user, data):
+            services.sign_in_unlock(user=user, actor=request.user, reason=data["reason"], request=request)
+            return f"{user.username} can log in again."
+
+        return self._staff_action(request, user_id, StaffReasonForm, "Unlock sign-in", perform)
 
     @admin.display(description="Activity")
     def activity(self, obj: User) -> str:

@@ -254,3 +254,52 @@ class CodeForm(forms.Form):
         if len(digits) != 6:
             raise ValidationError("The code is 6 digits. Check the message we sent and try again", code="format")
         return digits
+
+
+class UserIdChangeForm(forms.Form):
+    new_username = forms.CharField(
+        label="New User ID",
+        max_length=20,
+        help_text="6 to 20 characters: letters, numbers, dots (.), hyphens (-) or underscores (_).",
+        error_messages={"required": "Enter the new User ID you want"},
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}),
+    )
+    password = forms.CharField(
+        label="Your current password",
+        strip=False,
+        max_length=200,
+        error_messages={"required": "Enter your current password"},
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args, user=None, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_new_username(self) -> str:
+        value = self.cleaned_data["new_username"].strip()
+        validate_user_id(value)
+        if value.lower() == self.user.username.lower():
+            raise ValidationError("That is already your User ID", code="same")
+        if User.objects.filter(username__iexact=value).exclude(pk=self.user.pk).exists():
+            raise ValidationError("That User ID is taken. Try adding numbers or a dot", code="taken")
+        return value
+
+    def clean_password(self) -> str:
+        password = self.cleaned_data["password"]
+        if not self.user.check_password(password):
+            raise ValidationError("That password is not right", code="wrong_password")
+        return password
+
+
+class StaffReasonForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason",
+        max_length=200,
+        help_text="How you verified the caller, and why. Recorded in the audit trail.",
+        widget=forms.TextInput(attrs={"size": 60}),
+    )
+
+
+class StaffUserIdChangeForm(StaffReasonForm):
+    new_username = forms.CharField(label="New User ID", max_length=20, validators=[validate_user_id])

@@ -125,3 +125,100 @@ def password_rules_check(*, raw_password: str, user: User | None) -> list[dict[s
         else:
             results.append({"rule": validator.get_help_text(), "ok": True, "message": ""})
     return results
+
+
+class UserIdChangeError(Exception):
+    pass
+
+
+USER_ID_CHANGE_INTERVAL_DAYS = 365
+
+
+def user_id_change_available_from(*, user: User):
+    """When a cardholder may next change their User ID themselves (None: now)."""
+    if user.username_changed_at is None:
+        return None
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    available = user.username_changed_at + timedelta(days=USER_ID_CHANGE_INTERVAL_DAYS)
+    return available if available > timezone.now() else None
+
+
+@transaction.atomic
+def user_id_change(
+    *, user: User, new_username: str, actor: User | None = None, reason: str = "", request: HttpRequest | None = None
+) -> User:
+    """Change a User ID: once in 12 months by the cardholder (after password and code,
+    checked by the view), any time by staff (``actor``) with a reason. Logged, and the
+    cardholder is told at the contact on file."""
+    from django.utils import timezone
+
+    from .validators import validate_user_id
+
+    user = User.objects.select_for_update().get(pk=user.pk)
+    new_username = new_username.strip()
+    validate_user_id(new_username)
+    if new_username.lower() == user.username.lower():
+        raise UserIdChangeError("That is already your User ID.")
+    if User.objects.filter(username__iexact=new_username).exclude(pk=user.pk).exists():
+        raise UserIdChangeError("That User ID is taken. Try adding numbers or a dot.")
+    if actor is None and user_id_change_available_from(user=user) is not None:
+        raise UserIdChangeError("You can change your User ID once in 12 months.")
+    old = user.username
+    user.username = new_username
+    fields = ["username"]
+    if actor is None:
+        user.username_changed_at = timezone.now()
+        fields.append("username_changed_at")
+    user.save(update_fields=fields)
+    security_event_record(
+        kind=SecurityEvent.Kind.USER_ID_CHANGED,
+        outcome=SecurityEvent.Outcome.SUCCESS,
+        user=user,
+        actor=actor,
+        request=request,
+        detail={"from": old, "to": new_username, **({"reason": reason[:200]} if reason else {})},
+    )
+    stamp = int(time.time())
+    if user.email:
+        notify(
+            channel=Notification.Channel.EMAIL,
+            to=user.email,
+            kind="user_id_changed",
+            subject="Your User ID was changed",
+            body=(
+                f"Your {settings.ISSUER_NAME} User ID was changed from {old} to {new_username}"
+                + (" by our customer service team" if actor is not None else "")
+                + f".\n\nIf you did not ask for this, call us right away on {settings.SUPPORT_PHONE}."
+            ),
+            idempotency_key=f"user-id-changed-{user.pk}-{stamp}",
+            user=user,
+        )
+    if user.phone:
+        notify(
+            channel=Notification.Channel.SMS,
+            to=user.phone,
+            kind="user_id_changed",
+            body=f"{settings.ISSUER_NAME}: your User ID was changed. Not you? Call {settings.SUPPORT_PHONE}.",
+            idempotency_key=f"user-id-changed-sms-{user.pk}-{stamp}",
+            user=user,
+        )
+    return user
+
+
+def sign_in_unlock(*, user: User, actor: User, reason: str, request: HttpRequest | None = None) -> int:
+    """Staff end a User ID lock (after verifying the caller). Returns attempts cleared."""
+    from axes.utils import reset
+
+    cleared = reset(username=user.username.lower())
+    security_event_record(
+        kind=SecurityEvent.Kind.UNLOCKED,
+        outcome=SecurityEvent.Outcome.SUCCESS,
+        user=user,
+        actor=actor,
+        request=request,
+        detail={"reason": reason[:200], "attempts_cleared": cleared},
+    )
+    return cleared

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from . import views
-from .views import enrollment
+from .views import enrollment, user_id
 
 app_name = "accounts"
 
@@ -13,4 +13,6 @@ urlpatterns = [
     path("enroll/login-details/", enrollment.enroll_login, name="enroll_login"),
     path("enroll/confirm/", enrollment.enroll_confirm, name="enroll_confirm"),
     path("password/check/", enrollment.password_check, name="password_check"),
+    path("user-id/", user_id.user_id_change, name="user_id_change"),
+    path("user-id/confirm/", user_id.user_id_confirm, name="user_id_confirm"),
 ]

@@ -220,3 +220,25 @@ def test_cardholder_changelist_queries_do_not_grow_with_rows(admin_client):
 
     assert len(response.context["cl"].result_list) == 50
     assert len(fifty) == len(five)
+
+
+def test_staff_unlock_and_user_id_change_from_the_admin(client, django_capture_on_commit_callbacks):
+    staff = User.objects.create_superuser("staff.root", password="x-Strong-Pass-1234")
+    member = UserFactory(username="member.one")
+    client.force_login(staff)
+    page = client.get(reverse("admin:accounts_user_change", args=[member.pk])).content.decode()
+    assert reverse("admin:accounts_user_unlock", args=[member.pk]) in page
+    response = client.post(reverse("admin:accounts_user_unlock", args=[member.pk]), {"reason": "ID checked"})
+    assert response.status_code == 302
+    assert SecurityEvent.objects.filter(kind="unlocked", actor=staff, user=member).exists()
+    missing_reason = client.post(
+        reverse("admin:accounts_user_change_user_id", args=[member.pk]), {"new_username": "member.two"}
+    )
+    assert missing_reason.status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("admin:accounts_user_change_user_id", args=[member.pk]),
+            {"new_username": "member.two", "reason": "customer asked, verified"},
+        )
+    member.refresh_from_db()
+    assert member.username == "member.two"

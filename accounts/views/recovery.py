@@ -1,0 +1,284 @@
+"""Account recovery pages: forgot password (details, code, new password) and forgot
+User ID (by card or by personal details). The rules are in accounts.recovery.
+
+The password flow keeps its state in the session under one key. Every page reads the
+same whether or not the User ID exists and the details matched; only the limits
+(per network, per card) are spoken about."""
+
+from __future__ import annotations
+
+import time
+from functools import wraps
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+
+from cards.verification import Outcome
+from portal.net import client_ip
+from security import codes
+from security.models import Notification
+
+from .. import recovery
+from ..forms import CodeForm
+from ..recovery_forms import (
+    NewPasswordForm,
+    PasswordResetStartForm,
+    RecoveryChoiceForm,
+    UserIdByCardForm,
+    UserIdByDetailsForm,
+    UserIdMethodForm,
+)
+
+SESSION_KEY = "recovery_password"
+# The whole reset must be finished within this time of giving the details, and the new
+# password chosen within this time of entering the code.
+FLOW_MAX_AGE = 30 * 60
+NEW_PASSWORD_WINDOW = 10 * 60
+
+CARD_LOCKED_MESSAGE = (
+    "For your security, we have paused online services that ask for this card's details for 24 hours "
+    "after too many attempts. Call the number on the back of your card if you need help now."
+)
+ATTEMPT_ENDED_MESSAGE = "For your security, that reset attempt has ended. Start again to get a new code."
+TOO_MANY_CODES_MESSAGE = "Too many wrong codes. For your security, that reset attempt has ended. Start again."
+
+
+def anonymous_only(view):
+    """Recovery is for people who cannot log in; a signed-in person goes to their
+    account (and must never have their own session ended by it)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.user.is_authenticated:
+            messages.info(request, "You're already logged in.")
+            return redirect("portal:home")
+        return view(request, *args, **kwargs)
+
+    return never_cache(wrapper)
+
+
+def _limited(request: HttpRequest, *, template: str, context: dict) -> HttpResponse:
+    return render(
+        request,
+        template,
+        {**context, "limited_message": recovery_network_message()},
+        status=429,
+    )
+
+
+def recovery_network_message() -> str:
+    minutes = recovery.ip_window_minutes()
+    when = "an hour" if minutes == 60 else f"{minutes} minutes"
+    return (
+        f"There have been too many attempts from your network. Try again in {when}, "
+        "or call the number on the back of your card."
+    )
+
+
+# --- Start -----------------------------------------------------------------------------
+
+
+@anonymous_only
+def start(request: HttpRequest) -> HttpResponse:
+    form = RecoveryChoiceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        return redirect("recovery:password" if form.cleaned_data["need"] == "password" else "recovery:user_id")
+    return render(request, "accounts/recovery/start.html", {"form": form})
+
+
+# --- Forgot password -------------------------------------------------------------------
+
+
+def _flow(request: HttpRequest) -> dict | None:
+    state = request.session.get(SESSION_KEY)
+    if not isinstance(state, dict):
+        return None
+    if time.time() - state.get("started_at", 0) > FLOW_MAX_AGE:
+        del request.session[SESSION_KEY]
+        messages.info(request, ATTEMPT_ENDED_MESSAGE)
+        return None
+    return state
+
+
+def _flow_start(state: dict) -> recovery.ResetStart:
+    return recovery.ResetStart(binding=state["binding"], user_id=state["user"], channel=state["channel"])
+
+
+def _flow_end(request: HttpRequest) -> None:
+    request.session.pop(SESSION_KEY, None)
+
+
+@anonymous_only
+def password(request: HttpRequest) -> HttpResponse:
+    """Step 1: User ID, one identity fact, where to send the code."""
+    previous = request.session.get(SESSION_KEY) or {}
+    initial = {"user_id": previous.get("username", ""), "channel": previous.get("channel", "")}
+    form = PasswordResetStartForm(request.POST or None, initial=initial)
+    context = {"form": form}
+    if request.method == "POST":
+        ip = client_ip(request)
+        if recovery.ip_is_limited(ip):
+            return _limited(request, template="accounts/recovery/password.html", context=context)
+        if form.is_valid():
+            recovery.ip_attempt_record(ip)
+            data = form.cleaned_data
+            started = recovery.password_reset_start(
+                username=data["user_id"],
+                date_of_birth=data["date_of_birth"],
+                postal_code=data["postal_code"],
+                channel=data["channel"],
+                request=request,
+            )
+            request.session[SESSION_KEY] = {
+                "binding": started.binding,
+                "user": started.user_id,
+                "channel": started.channel,
+                "username": data["user_id"],
+                "stage": "code",
+                "started_at": int(time.time()),
+            }
+            return redirect("recovery:password_code")
+    return render(request, "accounts/recovery/password.html", context)
+
+
+def _code_page(request: HttpRequest, state: dict, form: CodeForm, status: int = 200) -> HttpResponse:
+    return render(
+        request,
+        "accounts/recovery/password_code.html",
+        {"form": form, "by_text": state["channel"] == Notification.Channel.SMS},
+        status=status,
+    )
+
+
+@anonymous_only
+@sensitive_post_parameters("code")
+def password_code(request: HttpRequest) -> HttpResponse:
+    """Step 2: the code, with resend after the cooldown and a way back to step 1."""
+    state = _flow(request)
+    if state is None:
+        return redirect("recovery:password")
+    if state["stage"] == "new":
+        return redirect("recovery:password_new")
+    if request.method == "POST" and request.POST.get("action") == "resend":
+        ip = client_ip(request)
+        if recovery.ip_is_limited(ip):
+            response = _code_page(request, state, CodeForm(), status=429)
+            return response
+        recovery.ip_attempt_record(ip)
+        try:
+            recovery.password_reset_resend(start=_flow_start(state), request=request)
+        except codes.CodeCooldown as wait:
+            messages.error(request, str(wait))
+        else:
+            where = "mobile number" if state["channel"] == Notification.Channel.SMS else "email address"
+            messages.success(
+                request, f"If the details you gave match our records, we've sent a new code to the {where} on file."
+            )
+        return redirect("recovery:password_code")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        verification = recovery.password_reset_verify(
+            start=_flow_start(state), code=form.cleaned_data["code"], request=request
+        )
+        if verification.ok:
+            state.update(stage="new", verified_at=int(time.time()))
+            request.session[SESSION_KEY] = state
+            return redirect("recovery:password_new")
+        if verification.result is codes.VerifyResult.TOO_MANY:
+            _flow_end(request)
+            messages.error(request, TOO_MANY_CODES_MESSAGE)
+            return redirect("recovery:password")
+        form.add_error("code", verification.message)
+    return _code_page(request, state, form)
+
+
+@anonymous_only
+@sensitive_post_parameters("password1", "password2")
+def password_new(request: HttpRequest) -> HttpResponse:
+    """Step 3: the new password. The person is then sent to log in with it."""
+    state = _flow(request)
+    if state is None or state.get("stage") != "new":
+        return redirect("recovery:password")
+    user = recovery.reset_user_get(user_id=state["user"])
+    if user is None or time.time() - state.get("verified_at", 0) > NEW_PASSWORD_WINDOW:
+        _flow_end(request)
+        messages.info(request, ATTEMPT_ENDED_MESSAGE)
+        return redirect("recovery:password")
+    form = NewPasswordForm(request.POST or None, user=user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            recovery.password_reset_complete(
+                user=user, raw_password=form.cleaned_data["password1"], channel=state["channel"], request=request
+            )
+        except ValidationError as error:
+            form.add_error("password1", error)
+        else:
+            _flow_end(request)
+            messages.success(request, "Your password has been changed. Log in with your new password.")
+            return redirect("two_factor:login")
+    return render(request, "accounts/recovery/password_new.html", {"form": form})
+
+
+# --- Forgot User ID --------------------------------------------------------------------
+
+
+@anonymous_only
+def user_id(request: HttpRequest) -> HttpResponse:
+    form = UserIdMethodForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        return redirect("recovery:user_id_card" if form.cleaned_data["method"] == "card" else "recovery:user_id_details")
+    return render(request, "accounts/recovery/user_id.html", {"form": form})
+
+
+@anonymous_only
+@sensitive_post_parameters("card_number", "card_id")
+def user_id_card(request: HttpRequest) -> HttpResponse:
+    form = UserIdByCardForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        check = recovery.user_id_reminder_by_card(
+            pan=form.cleaned_data["card_number"], card_id=form.cleaned_data["card_id"], request=request
+        )
+        if check.outcome is Outcome.NETWORK_LIMITED:
+            return render(
+                request,
+                "accounts/recovery/user_id_card.html",
+                {"form": UserIdByCardForm(), "limited_message": check.message},
+                status=429,
+            )
+        if check.outcome is Outcome.LOCKED:
+            return render(
+                request,
+                "accounts/recovery/user_id_card.html",
+                {"form": UserIdByCardForm(), "limited_message": CARD_LOCKED_MESSAGE},
+            )
+        return redirect("recovery:user_id_sent")
+    return render(request, "accounts/recovery/user_id_card.html", {"form": form})
+
+
+@anonymous_only
+def user_id_details(request: HttpRequest) -> HttpResponse:
+    form = UserIdByDetailsForm(request.POST or None)
+    context = {"form": form}
+    if request.method == "POST":
+        ip = client_ip(request)
+        if recovery.ip_is_limited(ip):
+            return _limited(request, template="accounts/recovery/user_id_details.html", context=context)
+        if form.is_valid():
+            recovery.ip_attempt_record(ip)
+            recovery.user_id_reminder_by_details(
+                name=form.cleaned_data["name"],
+                date_of_birth=form.cleaned_data["date_of_birth"],
+                postal_code=form.cleaned_data["postal_code"],
+                request=request,
+            )
+            return redirect("recovery:user_id_sent")
+    return render(request, "accounts/recovery/user_id_details.html", context)
+
+
+@anonymous_only
+def user_id_sent(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/recovery/user_id_sent.html")
