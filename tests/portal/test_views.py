@@ -78,7 +78,11 @@ def test_sign_in_with_user_id_and_password_reaches_the_cards(client, cardholder_
     user, issued = cardholder_with_card
     response = client.post(
         reverse("two_factor:login"),
-        {"sign_in_view-current_step": "auth", "auth-username": user.username.upper(), "auth-password": DEFAULT_PASSWORD},
+        {
+            "sign_in_view-current_step": "auth",
+            "auth-username": user.username.upper(),
+            "auth-password": DEFAULT_PASSWORD,
+        },
         follow=True,
     )
     assert response.status_code == 200
