@@ -8,6 +8,7 @@ from django.db.models import Q, QuerySet, Sum
 from django.shortcuts import get_object_or_404
 
 from accounts.models import User
+from portal.money import quantize
 
 from .models import BusinessProgram, Card, CardAccount, Transaction
 
@@ -46,4 +47,5 @@ def card_get_for_user(*, user: User, card_id: int) -> Card:
 def account_balance(*, account: CardAccount) -> Decimal:
     """Posted balance: the sum of posted movements. Positive means the cardholder owes."""
     total = account.transactions.filter(status=Transaction.Status.POSTED).aggregate(total=Sum("amount"))["total"]
-    return total or Decimal("0.00")
+    # SQLite sums decimals as floats; money is always quantized to cents here.
+    return quantize(total or 0)
