@@ -86,6 +86,10 @@ def enrollment_complete(
     except IntegrityError as exc:
         raise EnrollmentError("That User ID was taken a moment ago. Choose another.") from exc
     PasswordHistory.objects.create(user=user, password=password_hash)
+    from security.devices import code_devices_sync
+
+    # The confirmed contact can receive sign-in codes from now on.
+    code_devices_sync(user=user)
     security_event_record(
         kind=SecurityEvent.Kind.ENROLLED,
         outcome=SecurityEvent.Outcome.SUCCESS,

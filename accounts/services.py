@@ -33,17 +33,35 @@ def sign_in_failure_record(*, request: HttpRequest, username: str, locked: bool)
         user=user,
         request=request,
         username_attempted=username,
-        detail={"reason": reason},
+        detail={"reason": reason, **_device_detail(request)},
     )
 
 
+def _device_detail(request: HttpRequest) -> dict[str, str]:
+    """What the risk model learns from: which browser (the hash of its device token)
+    and which network. Never the token or a full address."""
+    from portal.net import client_ip, ip_network
+    from security.devices import request_device_hash
+
+    detail = {"network": ip_network(client_ip(request))}
+    device = request_device_hash(request)
+    if device:
+        detail["device"] = device
+    return detail
+
+
 def sign_in_success_record(*, request: HttpRequest, user: User) -> None:
+    context = getattr(request, "sign_in_context", None) or {}
+    risk = context.get("risk") or {}
     security_event_record(
         kind=SecurityEvent.Kind.SIGN_IN_SUCCEEDED,
         outcome=SecurityEvent.Outcome.SUCCESS,
         user=user,
         request=request,
         username_attempted=user.username,
+        risk_score=risk.get("score"),
+        risk_reasons=risk.get("reasons") or [],
+        detail={**_device_detail(request), "code_confirmed": bool(context.get("code_confirmed"))},
     )
 
 

@@ -201,6 +201,10 @@ CARD_CHECK_IP_LIMIT = env.int("CARD_CHECK_IP_LIMIT", default=20)
 SIGN_IN_IP_FAILURE_LIMIT = env.int("SIGN_IN_IP_FAILURE_LIMIT", default=30)
 SIGN_IN_IP_WINDOW = env.int("SIGN_IN_IP_WINDOW_SECONDS", default=30 * 60)
 
+# Device recognition (security/devices.py): the remembered-browser cookie.
+DEVICE_COOKIE_DAYS = env.int("DEVICE_COOKIE_DAYS", default=180)
+OTP_OOB_THROTTLE_FACTOR = 1
+
 TWO_FACTOR_REMEMBER_COOKIE_SECURE = not DEBUG
 TWO_FACTOR_REMEMBER_COOKIE_HTTPONLY = True
 
@@ -214,10 +218,12 @@ CSRF_COOKIE_SAMESITE = "Lax"
 SECURE_COOKIES = env.bool("SECURE_COOKIES", default=not DEBUG)
 SESSION_COOKIE_SECURE = SECURE_COOKIES
 CSRF_COOKIE_SECURE = SECURE_COOKIES
+DEVICE_COOKIE_NAME = "portal_device"
 if SECURE_COOKIES:
     # __Host- cookies are bound to this exact host, over HTTPS, for path /.
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
+    DEVICE_COOKIE_NAME = "__Host-portal_device"
 
 # --- Security headers ------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

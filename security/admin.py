@@ -20,7 +20,7 @@ from django.utils.http import urlencode
 
 from . import services
 from .masking import mask_contact
-from .models import Notification, OneTimeCode, SecurityEvent, TrustedDevice
+from .models import Notification, OneTimeCode, OutOfBandDevice, SecurityEvent, TrustedDevice
 
 HIDDEN = "hidden"
 
@@ -226,3 +226,21 @@ class OneTimeCodeAdmin(ReadOnlyAdminMixin, HiddenFieldsMixin, admin.ModelAdmin):
     @admin.display(description="Sent to")
     def masked_destination(self, obj: OneTimeCode) -> str:
         return mask_contact(obj.destination)
+
+
+@admin.register(OutOfBandDevice)
+class OutOfBandDeviceAdmin(ReadOnlyAdminMixin, HiddenFieldsMixin, admin.ModelAdmin):
+    """The contacts a user receives sign-in codes at (masked). Staff reset them through
+    the identity-verified recovery actions, not by editing rows."""
+
+    hidden_fields = ("destination",)
+    list_display = ("user", "name", "channel", "masked_to", "confirmed", "throttling_failure_count")
+    list_filter = ("channel", "confirmed")
+    list_select_related = ("user",)
+    search_fields = ("user__username",)
+    fields = ("user", "name", "channel", "masked_to", "confirmed", "throttling_failure_count")
+    readonly_fields = fields
+
+    @admin.display(description="Sends to")
+    def masked_to(self, obj: OutOfBandDevice) -> str:
+        return obj.masked_destination

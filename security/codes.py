@@ -135,7 +135,8 @@ def code_issue(
         .filter(binding=bound, purpose=purpose, used_at__isnull=True, voided_at__isnull=True)
         .order_by("-created_at")
     )
-    latest = previous.first()
+    # The cooldown is per contact: switching from text to email sends at once.
+    latest = previous.filter(destination=destination).first()
     if latest is not None and now - latest.created_at < RESEND_COOLDOWN:
         raise CodeCooldown(int((RESEND_COOLDOWN - (now - latest.created_at)).total_seconds()) + 1)
     previous.update(voided_at=now)
@@ -204,3 +205,16 @@ def code_verify(*, purpose: str, binding: str, code: str) -> Verification:
 
 def masked_destination(record: OneTimeCode) -> str:
     return mask_contact(record.destination)
+
+
+def attempt_exhausted(*, purpose: str, binding: str) -> bool:
+    """Whether this flow's latest code was voided by too many wrong tries."""
+    if not binding:
+        return False
+    latest = (
+        OneTimeCode.objects.filter(binding=_binding_hash(binding), purpose=purpose)
+        .order_by("-created_at")
+        .values_list("failed_attempts", flat=True)
+        .first()
+    )
+    return latest is not None and latest >= MAX_FAILED_ATTEMPTS

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django_otp.models import Device, ThrottlingMixin
 
 from portal.models import AppendOnlyModel
 
@@ -174,3 +175,74 @@ class OneTimeCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_purpose_display()} code ({self.get_channel_display()})"
+
+
+class OutOfBandDevice(ThrottlingMixin, Device):
+    """A django-otp device that sends a one-time code by email or text message.
+
+    The code itself lives in ``OneTimeCode`` (hashed, bound to the sign-in attempt,
+    single use, 10 minutes); this device only routes it. Enrollment creates one for the
+    verified email and one for the verified mobile. Their names are "email" and "sms",
+    never "default": django-two-factor-auth treats a "default" device as optional 2FA
+    being on (its issue #652), which device recognition alone must not switch on."""
+
+    channel = models.CharField(max_length=10, choices=Notification.Channel.choices)
+    destination = models.CharField(max_length=254)
+
+    class Meta(Device.Meta):
+        verbose_name = "email or text code device"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "channel", "name"], name="oob_device_unique_per_channel"),
+        ]
+
+    # The flow binding is set by the sign-in view before a challenge or a verification:
+    # codes are bound to this attempt, not to the device.
+    attempt_binding: str | None = None
+    challenge_note = ""
+
+    def get_throttle_factor(self) -> int:
+        return getattr(settings, "OTP_OOB_THROTTLE_FACTOR", 1)
+
+    @property
+    def masked_destination(self) -> str:
+        from security.masking import mask_contact
+
+        return mask_contact(self.destination)
+
+    def generate_is_allowed(self):
+        if not self.attempt_binding:
+            return False, {"reason": "no sign-in attempt"}
+        return super().generate_is_allowed()
+
+    def generate_challenge(self):
+        from security import codes
+
+        if not self.attempt_binding:
+            raise ValueError("A code is sent only within a sign-in attempt")
+        try:
+            codes.code_issue(
+                purpose=OneTimeCode.Purpose.SIGN_IN,
+                binding=self.attempt_binding,
+                channel=self.channel,
+                destination=self.destination,
+                user=self.user,
+            )
+        except codes.CodeCooldown as cooldown:
+            # The earlier code is still on its way; say when another can be sent.
+            self.challenge_note = str(cooldown)
+            return None
+        self.challenge_note = ""
+        return f"We sent a code to {self.masked_destination}."
+
+    def verify_token(self, token) -> bool:
+        from security import codes
+
+        allowed, _ = self.verify_is_allowed()
+        if not allowed or not self.attempt_binding:
+            return False
+        result = codes.code_verify(purpose=OneTimeCode.Purpose.SIGN_IN, binding=self.attempt_binding, code=str(token))
+        if result.ok:
+            self.throttle_reset()
+            return True
+        self.throttle_increment()
+        return False

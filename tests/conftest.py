@@ -25,8 +25,11 @@ def other_user(db):
 
 @pytest.fixture
 def cardholder_with_card(db):
-    """A user holding one active basic charge card; returns (user, issued_card)."""
-    user = UserFactory()
+    """A user holding one active basic charge card; returns (user, issued_card).
+
+    The login has no verified contact, so it signs in with the password alone: tests of
+    the second step (device recognition) are in tests/accounts/test_step_up.py."""
+    user = UserFactory(email_verified_at=None)
     account = open_account(holder=user.cardholder)
     return user, issue_card(account=account)
 

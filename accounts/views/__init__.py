@@ -8,26 +8,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
-from two_factor.views import LoginView
 
-from accounts import signin
+from .sign_in import SignInView
 
-
-class SignInView(LoginView):
-    """django-two-factor-auth's sign-in wizard with our form, our messages, and a
-    per-network limit checked before any password is looked at."""
-
-    form_list = (
-        (LoginView.AUTH_STEP, signin.SignInForm),
-        (LoginView.TOKEN_STEP, LoginView.form_list[1][1]),
-        (LoginView.BACKUP_STEP, LoginView.form_list[2][1]),
-    )
-    redirect_authenticated_user = True
-
-    def post(self, *args, **kwargs):
-        if self.steps.current == self.AUTH_STEP and signin.ip_is_blocked(signin.request_ip(self.request)):
-            return signin.ip_blocked_response(self.request)
-        return super().post(*args, **kwargs)
+__all__ = ["SignInView", "sign_out", "session_status", "session_extend"]
 
 
 @require_POST

@@ -16,7 +16,8 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def member(client):
-    user = UserFactory(username="old.name1", email="pat@example.com")
+    # No verified contact: the new User ID signs in with the password alone.
+    user = UserFactory(username="old.name1", email="pat@example.com", email_verified_at=None)
     client.force_login(user)
     return user
 
@@ -121,7 +122,7 @@ def test_staff_may_change_it_any_time_with_a_reason(member, django_capture_on_co
 
 
 def test_staff_unlock_ends_the_lock_and_is_logged(client):
-    user = UserFactory()
+    user = UserFactory(email_verified_at=None)
     staff = UserFactory(cardholder=None, is_staff=True)
     data = {"sign_in_view-current_step": "auth", "auth-username": user.username}
     for i in range(5):

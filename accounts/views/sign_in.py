@@ -1,0 +1,223 @@
+"""Sign-in: django-two-factor-auth's wizard (auth → token → backup) with device
+recognition and risk-based step-up.
+
+After the password, the attempt is scored (security.risk). On a remembered device with
+a low score the person goes straight in. Otherwise they confirm a code: from their
+authenticator app when they turned on two-step verification, or sent by text or email
+to the contact on file ("We don't recognize this device"). After a successful code on
+a device that is not high risk, they may remember the device."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.signals import user_login_failed
+from django.shortcuts import redirect
+from django_otp.plugins.otp_static.models import StaticDevice
+from two_factor.utils import default_device
+from two_factor.views import LoginView
+
+from accounts import signin
+from accounts.stepup import SignInBackupCodeForm, SignInCodeForm
+from portal.net import client_ip, ip_network
+from security import codes, devices, risk
+from security.models import OneTimeCode, OutOfBandDevice, SecurityEvent
+from security.services import notify, security_event_record
+
+CONTEXT_KEY = "signin"
+
+
+class SignInView(LoginView):
+    form_list = (
+        (LoginView.AUTH_STEP, signin.SignInForm),
+        (LoginView.TOKEN_STEP, SignInCodeForm),
+        (LoginView.BACKUP_STEP, SignInBackupCodeForm),
+    )
+    redirect_authenticated_user = True
+
+    # --- the attempt's context ------------------------------------------------------
+    @property
+    def attempt(self) -> dict:
+        return self.storage.data.get(CONTEXT_KEY) or {}
+
+    def process_step(self, form):
+        result = super().process_step(form)
+        if self.steps.current == self.AUTH_STEP:
+            user = form.is_valid() and form.user_cache
+            if user:
+                self._start_attempt(user)
+        return result
+
+    def _start_attempt(self, user) -> None:
+        request = self.request
+        devices.code_devices_sync(user=user)
+        trusted = devices.trusted_device_for(user=user, request=request)
+        assessment = risk.risk_assess(
+            user=user,
+            ip=client_ip(request),
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            device_hash=devices.request_device_hash(request),
+        )
+        self.storage.data[CONTEXT_KEY] = {
+            "binding": codes.new_binding(),
+            "trusted_device": trusted.pk if trusted else None,
+            "risk": {"score": assessment.score, "level": assessment.level, "reasons": assessment.reasons},
+            "explanation": assessment.explain(),
+        }
+
+    # --- which steps ------------------------------------------------------------------
+    def _code_devices(self) -> list:
+        """Devices that can confirm this attempt, the preferred one first."""
+        user = self.get_user()
+        if not user:
+            return []
+        found = []
+        chosen_2fa = default_device(user)
+        if chosen_2fa is not None and not isinstance(chosen_2fa, OutOfBandDevice):
+            found.append(chosen_2fa)
+        found.extend(devices.code_devices_for(user=user))
+        binding = self.attempt.get("binding")
+        for device in found:
+            if isinstance(device, OutOfBandDevice):
+                device.attempt_binding = binding
+        return found
+
+    def needs_code(self) -> bool:
+        user = self.get_user()
+        if not user or not self.attempt:
+            return False
+        level = self.attempt["risk"]["level"]
+        if self.attempt.get("trusted_device") and level == risk.LOW:
+            return False
+        return bool(self._code_devices())
+
+    def has_token_step(self):
+        return self.needs_code()
+
+    def has_backup_step(self):
+        user = self.get_user()
+        return (
+            self.needs_code()
+            and self.TOKEN_STEP not in self.storage.validated_step_data
+            and StaticDevice.objects.filter(user=user, confirmed=True).exists()
+        )
+
+    condition_dict = {LoginView.TOKEN_STEP: has_token_step, LoginView.BACKUP_STEP: has_backup_step}
+
+    # --- devices ------------------------------------------------------------------------
+    def get_devices(self):
+        return self._code_devices()
+
+    def get_other_devices(self, main_device):
+        return [d for d in self._code_devices() if d.persistent_id != getattr(main_device, "persistent_id", None)]
+
+    def get_device(self, step=None):
+        if not self.device_cache:
+            candidates = self._code_devices()
+            wanted = self.request.POST.get("challenge_device") or self.storage.data.get("challenge_device")
+            if step == self.BACKUP_STEP:
+                self.device_cache = StaticDevice.objects.filter(user=self.get_user(), confirmed=True).first()
+            elif wanted:
+                self.device_cache = next((d for d in candidates if d.persistent_id == wanted), None)
+            if not self.device_cache and candidates:
+                self.device_cache = candidates[0]
+        return self.device_cache
+
+    def get_form(self, step=None, data=None, files=None):
+        # Skip the parent's per-method form switch: one code form serves every device.
+        form = super(LoginView, self).get_form(step=step, data=data, files=files)
+        if self.show_timeout_error:
+            form.cleaned_data = getattr(form, "cleaned_data", {})
+            form.add_error(None, "For your security, logging in has to be finished within 10 minutes. Start again.")
+        return form
+
+    def get_form_kwargs(self, step=None):
+        kwargs = super().get_form_kwargs(step)
+        if step == self.TOKEN_STEP:
+            kwargs["can_remember"] = self.attempt.get("risk", {}).get("level") != risk.HIGH
+        return kwargs
+
+    # --- wrong codes ----------------------------------------------------------------------
+    def render(self, form=None, **kwargs):
+        in_code_step = self.steps.current in (self.TOKEN_STEP, self.BACKUP_STEP)
+        if in_code_step and form is not None and form.is_bound and not form.is_valid():
+            return self._code_failed(form, **kwargs)
+        return super().render(form, **kwargs)
+
+    def _code_failed(self, form, **kwargs):
+        user = self.get_user()
+        security_event_record(
+            kind=SecurityEvent.Kind.CODE_FAILED,
+            outcome=SecurityEvent.Outcome.FAILURE,
+            user=user,
+            request=self.request,
+            detail={"step": self.steps.current},
+        )
+        if codes.attempt_exhausted(purpose=OneTimeCode.Purpose.SIGN_IN, binding=self.attempt.get("binding", "")):
+            # An attempt ended by wrong codes counts towards the User ID lock like a
+            # wrong password does, so guessing codes across attempts also locks.
+            user_login_failed.send(sender=__name__, credentials={"username": user.username}, request=self.request)
+            self.storage.reset()
+            messages.error(self.request, "Too many wrong codes. For your security, please log in again.")
+            return redirect("two_factor:login")
+        if getattr(self.request, "axes_locked_out", False):
+            self.storage.reset()
+            return signin.lockout_response(self.request)
+        return super().render(form, **kwargs)
+
+    def get_context_data(self, form, **kwargs):
+        context = super().get_context_data(form, **kwargs)
+        context["risk_explanation"] = self.attempt.get("explanation", "")
+        context["challenge_note"] = getattr(context.get("device"), "challenge_note", "")
+        context["support_phone"] = settings.SUPPORT_PHONE
+        return context
+
+    # --- in -----------------------------------------------------------------------------------
+    def done(self, form_list, **kwargs):
+        user = self.get_user()
+        attempt = self.attempt
+        token_data = self.storage.get_step_data(self.TOKEN_STEP) or {}
+        remember = token_data.get(f"{self.TOKEN_STEP}-remember_device") in ("on", "true", "True")
+        self.request.sign_in_context = {
+            "risk": attempt.get("risk", {}),
+            "device": devices.request_device_hash(self.request),
+            "network": ip_network(client_ip(self.request)),
+            "code_confirmed": self.needs_code(),
+        }
+        response = super().done(form_list, **kwargs)
+        trusted_id = attempt.get("trusted_device")
+        if trusted_id:
+            device = user.trusted_devices.filter(pk=trusted_id, revoked_at__isnull=True).first()
+            if device is not None:
+                devices.trusted_device_touch(device=device, request=self.request)
+        elif remember and attempt.get("risk", {}).get("level") != risk.HIGH and self.needs_code():
+            devices.device_trust(user=user, request=self.request, response=response)
+        if not trusted_id or attempt.get("risk", {}).get("level") == risk.HIGH:
+            _new_device_alert(user=user, request=self.request, explanation=attempt.get("explanation", ""))
+        return response
+
+    def post(self, *args, **kwargs):
+        if self.steps.current == self.AUTH_STEP and signin.ip_is_blocked(signin.request_ip(self.request)):
+            return signin.ip_blocked_response(self.request)
+        return super().post(*args, **kwargs)
+
+
+def _new_device_alert(*, user, request, explanation: str) -> None:
+    """Security alerts are always on: a sign-in from a device we did not know."""
+    name = devices.device_name(request.META.get("HTTP_USER_AGENT", ""))
+    body = (
+        f"Someone signed in to your {settings.ISSUER_NAME} account from {name}. "
+        f"{explanation}\n\nIf this was you, there's nothing to do. If it wasn't, change your password now "
+        f"and call us on {settings.SUPPORT_PHONE}."
+    )
+    key = f"new-device-{user.pk}-{request.session.session_key}"
+    if user.email:
+        notify(
+            channel="email",
+            to=user.email,
+            kind="new_device",
+            subject="New sign-in to your account",
+            body=body,
+            idempotency_key=f"{key}-email",
+            user=user,
+        )
