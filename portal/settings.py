@@ -182,7 +182,13 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # django-axes: lock the User ID (not the IP) after 5 password failures for 30 minutes.
-AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+# The limit adapts to how well we know the requester (security/risk.py): a remembered
+# device of this User ID gets 5 tries, anything else 3.
+AXES_FAILURE_LIMIT = "security.risk.failure_limit_for"
+RISK_FAILURE_LIMIT_TRUSTED = env.int("AXES_FAILURE_LIMIT", default=5)
+# Equal to the unrecognized limit so the count cannot tell a real User ID from a made-up one.
+RISK_FAILURE_LIMIT_KNOWN_NETWORK = env.int("RISK_FAILURE_LIMIT_KNOWN_NETWORK", default=3)
+RISK_FAILURE_LIMIT_UNRECOGNIZED = env.int("RISK_FAILURE_LIMIT_UNRECOGNIZED", default=3)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.5)
 AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = True
@@ -200,6 +206,13 @@ CARD_CHECK_FAILURE_LIMIT = env.int("CARD_CHECK_FAILURE_LIMIT", default=5)
 CARD_CHECK_IP_LIMIT = env.int("CARD_CHECK_IP_LIMIT", default=20)
 SIGN_IN_IP_FAILURE_LIMIT = env.int("SIGN_IN_IP_FAILURE_LIMIT", default=30)
 SIGN_IN_IP_WINDOW = env.int("SIGN_IN_IP_WINDOW_SECONDS", default=30 * 60)
+
+# --- Risk-based sign-in (security/risk.py) ---------------------------------------------
+# The score is a sum of log-likelihood ratios: 0 = "as likely this user as anyone"; each
+# point makes an attacker about 2.7 times likelier. An unremembered device is never "low".
+RISK_MEDIUM_THRESHOLD = env.float("RISK_MEDIUM_THRESHOLD", default=2.0)  # from here: a code
+RISK_HIGH_THRESHOLD = env.float("RISK_HIGH_THRESHOLD", default=8.0)  # code, no "remember", alert
+RISK_POPULATION_CACHE_SECONDS = env.int("RISK_POPULATION_CACHE_SECONDS", default=3600)
 
 # Device recognition (security/devices.py): the remembered-browser cookie.
 DEVICE_COOKIE_DAYS = env.int("DEVICE_COOKIE_DAYS", default=180)

@@ -2,6 +2,7 @@ import time
 from unittest import mock
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.hashers import MD5PasswordHasher
 from django.core import mail
 from django.urls import reverse
@@ -85,13 +86,13 @@ def test_outcomes_are_security_events_without_the_password(client, member):
         assert secret not in dump
 
 
-def test_five_wrong_passwords_lock_the_user_id_with_a_page_that_says_what_to_do(
+def test_three_wrong_passwords_from_an_unrecognized_device_lock_the_user_id(
     client, member, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        responses = [sign_in(client, member.username, f"wrong-password-{i}") for i in range(5)]
-    assert [r.status_code for r in responses[:4]] == [200] * 4
-    locked = responses[4]
+        responses = [sign_in(client, member.username, f"wrong-password-{i}") for i in range(3)]
+    assert [r.status_code for r in responses[:2]] == [200] * 2
+    locked = responses[2]
     assert locked.status_code == 429
     html = locked.content.decode()
     assert "Your account is temporarily locked" in html
@@ -101,6 +102,24 @@ def test_five_wrong_passwords_lock_the_user_id_with_a_page_that_says_what_to_do(
     again = sign_in(client, member.username, DEFAULT_PASSWORD)
     assert again.status_code == 429
     assert not again.wsgi_request.user.is_authenticated
+
+
+def test_a_remembered_device_is_allowed_five_wrong_passwords(client, member, rf):
+    from django.http import HttpResponse
+
+    from security.devices import device_trust
+
+    request = rf.get("/", HTTP_USER_AGENT="Mozilla/5.0 (X11; Linux x86_64) Chrome/130.0")
+    response = HttpResponse()
+    device_trust(user=member, request=request, response=response)
+    client.cookies[settings.DEVICE_COOKIE_NAME] = response.cookies[settings.DEVICE_COOKIE_NAME].value
+    statuses = [sign_in(client, member.username, f"wrong-password-{i}").status_code for i in range(5)]
+    assert statuses == [200, 200, 200, 200, 429]
+
+
+def test_an_unknown_user_id_locks_after_as_many_tries_as_a_real_one(client):
+    statuses = [sign_in(client, "made.up.user", f"wrong-password-{i}").status_code for i in range(3)]
+    assert statuses == [200, 200, 429]
 
 
 def test_a_lock_alerts_the_cardholder_once_and_is_logged(client, member, django_capture_on_commit_callbacks, settings):
@@ -115,7 +134,7 @@ def test_a_lock_alerts_the_cardholder_once_and_is_logged(client, member, django_
 
 
 def test_locking_one_user_id_does_not_lock_another(client, member):
-    for i in range(5):
+    for i in range(3):
         sign_in(client, member.username, f"wrong-password-{i}")
     other = UserFactory(email_verified_at=None)
     response = sign_in(client, other.username, DEFAULT_PASSWORD)
@@ -125,7 +144,7 @@ def test_locking_one_user_id_does_not_lock_another(client, member):
 def test_lock_ends_after_the_cool_off(client, member):
     from axes.models import AccessAttempt
 
-    for i in range(5):
+    for i in range(3):
         sign_in(client, member.username, f"wrong-password-{i}")
     AccessAttempt.objects.update(attempt_time=AccessAttempt.objects.first().attempt_time.replace(year=2000))
     response = sign_in(client, member.username, DEFAULT_PASSWORD)
