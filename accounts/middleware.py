@@ -7,6 +7,8 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import JsonResponse
 from django.urls import reverse
 
+from security import sessions
+
 
 class SessionTimeoutMiddleware:
     """Signs a person out after 15 minutes without activity (PCI DSS 8.2.8) and after
@@ -44,4 +46,5 @@ class SessionTimeoutMiddleware:
         # Polling how much time is left must not itself count as activity.
         if request.path != reverse("accounts:session_status"):
             session["last_activity"] = now
+            sessions.session_touch(request=request)
         return ""

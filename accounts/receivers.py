@@ -7,6 +7,8 @@ from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
+from security import sessions
+
 from . import services, signin
 
 
@@ -28,12 +30,15 @@ def on_signed_in(sender, request, user, **kwargs):
         return
     signin.session_stamp(request)
     services.sign_in_success_record(request=request, user=user)
+    sessions.session_started(request=request, user=user)
 
 
 @receiver(user_logged_out, dispatch_uid="accounts.signed_out")
 def on_signed_out(sender, request, user, **kwargs):
     if user is not None:
         services.sign_out_record(request=request, user=user)
+    if request is not None:
+        sessions.session_ended(session_key=request.session.session_key)
 
 
 @receiver(user_locked_out, dispatch_uid="accounts.locked_out")

@@ -84,11 +84,14 @@ def ip_window_minutes() -> int:
     return max(1, _setting("RECOVERY_IP_WINDOW_SECONDS", DEFAULT_IP_WINDOW) // 60)
 
 
-def _user_code_allowance(user: User) -> bool:
+def _user_codes_key(user: User) -> str:
+    return f"recovery:codes:{user.pk}"
+
+
+def _user_may_get_code(user: User) -> bool:
     """Whether this user may be sent one more reset code this hour. Without a cap,
     anyone who knows a User ID and a birthday could flood that person with codes."""
-    sent = _count(f"recovery:codes:{user.pk}", CODES_PER_USER_WINDOW)
-    return sent <= _setting("RECOVERY_CODES_PER_USER", DEFAULT_CODES_PER_USER)
+    return (cache.get(_user_codes_key(user)) or 0) < _setting("RECOVERY_CODES_PER_USER", DEFAULT_CODES_PER_USER)
 
 
 # --- Matching --------------------------------------------------------------------------
@@ -124,10 +127,6 @@ class ResetStart:
     channel: str
 
 
-class ResetError(Exception):
-    pass
-
-
 def _reset_failure_record(*, request: HttpRequest | None, user: User | None, username: str, reason: str) -> None:
     security_event_record(
         kind=SecurityEvent.Kind.PASSWORD_RESET,
@@ -147,7 +146,7 @@ def _code_send(
     ``codes.CodeCooldown`` either way when asked again too soon."""
     destination = contact_on_file(user, channel) if user is not None else ""
     deliver = bool(user is not None and destination)
-    if deliver and not _user_code_allowance(user):
+    if deliver and not _user_may_get_code(user):
         deliver = False
         _reset_failure_record(request=request, user=user, username=user.username, reason="too_many_codes")
     record = codes.code_issue(
@@ -159,6 +158,7 @@ def _code_send(
         deliver=deliver,
     )
     if deliver:
+        _count(_user_codes_key(user), CODES_PER_USER_WINDOW)
         security_event_record(
             kind=SecurityEvent.Kind.CODE_SENT,
             user=user,

@@ -204,6 +204,10 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 # Card ID / identity-fact failures: per card in 24 hours, and per network in an hour.
 CARD_CHECK_FAILURE_LIMIT = env.int("CARD_CHECK_FAILURE_LIMIT", default=5)
 CARD_CHECK_IP_LIMIT = env.int("CARD_CHECK_IP_LIMIT", default=20)
+# Recovery (accounts/recovery.py): attempts per network, codes per user.
+RECOVERY_IP_LIMIT = env.int("RECOVERY_IP_LIMIT", default=20)
+RECOVERY_IP_WINDOW_SECONDS = env.int("RECOVERY_IP_WINDOW_SECONDS", default=3600)
+RECOVERY_CODES_PER_USER = env.int("RECOVERY_CODES_PER_USER", default=5)
 SIGN_IN_IP_FAILURE_LIMIT = env.int("SIGN_IN_IP_FAILURE_LIMIT", default=30)
 SIGN_IN_IP_WINDOW = env.int("SIGN_IN_IP_WINDOW_SECONDS", default=30 * 60)
 

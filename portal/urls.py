@@ -26,6 +26,7 @@ two_factor_patterns = (
 urlpatterns = [
     path("", include(portal_patterns)),
     path("", include(two_factor_patterns)),
+    path("account/recover/", include("accounts.urls_recovery")),
     path("account/", include("accounts.urls")),
     path("cards/", include("cards.urls")),
     path("admin/", admin.site.urls),

@@ -20,7 +20,7 @@ from django.utils.http import urlencode
 
 from . import services
 from .masking import mask_contact
-from .models import Notification, OneTimeCode, OutOfBandDevice, SecurityEvent, TrustedDevice
+from .models import Notification, OneTimeCode, OutOfBandDevice, SecurityEvent, TrustedDevice, UserSession
 
 HIDDEN = "hidden"
 
@@ -244,3 +244,16 @@ class OutOfBandDeviceAdmin(ReadOnlyAdminMixin, HiddenFieldsMixin, admin.ModelAdm
     @admin.display(description="Sends to")
     def masked_to(self, obj: OutOfBandDevice) -> str:
         return obj.masked_destination
+
+
+@admin.register(UserSession)
+class UserSessionAdmin(ReadOnlyAdminMixin, HiddenFieldsMixin, admin.ModelAdmin):
+    """Where people are signed in. The session key is a bearer credential: never shown."""
+
+    hidden_fields = ("session_key",)
+    list_display = ("user", "device_name", "ip_address", "created_at", "last_seen_at", "ended_at")
+    list_filter = ("ended_at",)
+    list_select_related = ("user",)
+    search_fields = ("user__username",)
+    fields = ("user", "device_name", "ip_address", "created_at", "last_seen_at", "ended_at")
+    readonly_fields = fields

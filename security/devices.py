@@ -87,7 +87,7 @@ def device_trust(*, user: User, request: HttpRequest, response: HttpResponse) ->
         outcome=SecurityEvent.Outcome.SUCCESS,
         user=user,
         request=request,
-        detail={"device": device.name},
+        detail={"device_name": device.name},
     )
     return device
 

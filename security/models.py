@@ -246,3 +246,22 @@ class OutOfBandDevice(ThrottlingMixin, Device):
             return True
         self.throttle_increment()
         return False
+
+
+class UserSession(models.Model):
+    """A signed-in session, so a person can see where they are signed in and end a
+    session from elsewhere. The key identifies the server-side session to delete."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="web_sessions")
+    session_key = models.CharField(max_length=40, unique=True)
+    device_name = models.CharField(max_length=120, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "ended_at"], name="usersession_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.device_name} since {self.created_at:%Y-%m-%d %H:%M}"

@@ -11,6 +11,7 @@ import time
 from functools import wraps
 
 from django.contrib import messages
+from django.contrib.auth.password_validation import password_validators_help_texts
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -61,13 +62,10 @@ def anonymous_only(view):
     return never_cache(wrapper)
 
 
-def _limited(request: HttpRequest, *, template: str, context: dict) -> HttpResponse:
-    return render(
-        request,
-        template,
-        {**context, "limited_message": recovery_network_message()},
-        status=429,
-    )
+def _limited(request: HttpRequest, *, template: str, form) -> HttpResponse:
+    """The per-network limit, said on the page the person was on (with an empty form:
+    nothing they typed is looked at)."""
+    return render(request, template, {"form": form, "limited_message": recovery_network_message()}, status=429)
 
 
 def recovery_network_message() -> str:
@@ -79,12 +77,17 @@ def recovery_network_message() -> str:
     )
 
 
+def _posted(request: HttpRequest):
+    # Not ``request.POST or None``: an empty POST must still be a bound (invalid) form.
+    return request.POST if request.method == "POST" else None
+
+
 # --- Start -----------------------------------------------------------------------------
 
 
 @anonymous_only
 def start(request: HttpRequest) -> HttpResponse:
-    form = RecoveryChoiceForm(request.POST or None)
+    form = RecoveryChoiceForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         return redirect("recovery:password" if form.cleaned_data["need"] == "password" else "recovery:user_id")
     return render(request, "accounts/recovery/start.html", {"form": form})
@@ -117,12 +120,11 @@ def password(request: HttpRequest) -> HttpResponse:
     """Step 1: User ID, one identity fact, where to send the code."""
     previous = request.session.get(SESSION_KEY) or {}
     initial = {"user_id": previous.get("username", ""), "channel": previous.get("channel", "")}
-    form = PasswordResetStartForm(request.POST or None, initial=initial)
-    context = {"form": form}
+    form = PasswordResetStartForm(_posted(request), initial=initial)
     if request.method == "POST":
         ip = client_ip(request)
         if recovery.ip_is_limited(ip):
-            return _limited(request, template="accounts/recovery/password.html", context=context)
+            return _limited(request, template="accounts/recovery/password.html", form=PasswordResetStartForm())
         if form.is_valid():
             recovery.ip_attempt_record(ip)
             data = form.cleaned_data
@@ -142,7 +144,7 @@ def password(request: HttpRequest) -> HttpResponse:
                 "started_at": int(time.time()),
             }
             return redirect("recovery:password_code")
-    return render(request, "accounts/recovery/password.html", context)
+    return render(request, "accounts/recovery/password.html", {"form": form})
 
 
 def _code_page(request: HttpRequest, state: dict, form: CodeForm, status: int = 200) -> HttpResponse:
@@ -166,8 +168,7 @@ def password_code(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and request.POST.get("action") == "resend":
         ip = client_ip(request)
         if recovery.ip_is_limited(ip):
-            response = _code_page(request, state, CodeForm(), status=429)
-            return response
+            return _code_page(request, state, CodeForm(), status=429)
         recovery.ip_attempt_record(ip)
         try:
             recovery.password_reset_resend(start=_flow_start(state), request=request)
@@ -179,7 +180,7 @@ def password_code(request: HttpRequest) -> HttpResponse:
                 request, f"If the details you gave match our records, we've sent a new code to the {where} on file."
             )
         return redirect("recovery:password_code")
-    form = CodeForm(request.POST or None)
+    form = CodeForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         verification = recovery.password_reset_verify(
             start=_flow_start(state), code=form.cleaned_data["code"], request=request
@@ -208,7 +209,7 @@ def password_new(request: HttpRequest) -> HttpResponse:
         _flow_end(request)
         messages.info(request, ATTEMPT_ENDED_MESSAGE)
         return redirect("recovery:password")
-    form = NewPasswordForm(request.POST or None, user=user)
+    form = NewPasswordForm(_posted(request), user=user)
     if request.method == "POST" and form.is_valid():
         try:
             recovery.password_reset_complete(
@@ -220,7 +221,9 @@ def password_new(request: HttpRequest) -> HttpResponse:
             _flow_end(request)
             messages.success(request, "Your password has been changed. Log in with your new password.")
             return redirect("two_factor:login")
-    return render(request, "accounts/recovery/password_new.html", {"form": form})
+    return render(
+        request, "accounts/recovery/password_new.html", {"form": form, "rules": password_validators_help_texts()}
+    )
 
 
 # --- Forgot User ID --------------------------------------------------------------------
@@ -228,16 +231,17 @@ def password_new(request: HttpRequest) -> HttpResponse:
 
 @anonymous_only
 def user_id(request: HttpRequest) -> HttpResponse:
-    form = UserIdMethodForm(request.POST or None)
+    form = UserIdMethodForm(_posted(request))
     if request.method == "POST" and form.is_valid():
-        return redirect("recovery:user_id_card" if form.cleaned_data["method"] == "card" else "recovery:user_id_details")
+        by_card = form.cleaned_data["method"] == "card"
+        return redirect("recovery:user_id_card" if by_card else "recovery:user_id_details")
     return render(request, "accounts/recovery/user_id.html", {"form": form})
 
 
 @anonymous_only
 @sensitive_post_parameters("card_number", "card_id")
 def user_id_card(request: HttpRequest) -> HttpResponse:
-    form = UserIdByCardForm(request.POST or None)
+    form = UserIdByCardForm(_posted(request))
     if request.method == "POST" and form.is_valid():
         check = recovery.user_id_reminder_by_card(
             pan=form.cleaned_data["card_number"], card_id=form.cleaned_data["card_id"], request=request
@@ -261,12 +265,11 @@ def user_id_card(request: HttpRequest) -> HttpResponse:
 
 @anonymous_only
 def user_id_details(request: HttpRequest) -> HttpResponse:
-    form = UserIdByDetailsForm(request.POST or None)
-    context = {"form": form}
+    form = UserIdByDetailsForm(_posted(request))
     if request.method == "POST":
         ip = client_ip(request)
         if recovery.ip_is_limited(ip):
-            return _limited(request, template="accounts/recovery/user_id_details.html", context=context)
+            return _limited(request, template="accounts/recovery/user_id_details.html", form=UserIdByDetailsForm())
         if form.is_valid():
             recovery.ip_attempt_record(ip)
             recovery.user_id_reminder_by_details(
@@ -276,7 +279,7 @@ def user_id_details(request: HttpRequest) -> HttpResponse:
                 request=request,
             )
             return redirect("recovery:user_id_sent")
-    return render(request, "accounts/recovery/user_id_details.html", context)
+    return render(request, "accounts/recovery/user_id_details.html", {"form": form})
 
 
 @anonymous_only

@@ -102,7 +102,6 @@ def test_text_message_fits_in_160_characters(django_capture_on_commit_callbacks,
         assert len(body) <= 160, purpose
 
 
-
 def test_an_undelivered_code_sends_nothing_but_behaves_like_a_real_one(django_capture_on_commit_callbacks, monkeypatch):
     monkeypatch.setattr(codes, "_generate_code", lambda: "246810")
     binding = codes.new_binding()
