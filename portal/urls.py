@@ -29,5 +29,6 @@ urlpatterns = [
     path("account/recover/", include("accounts.urls_recovery")),
     path("account/", include("accounts.urls")),
     path("cards/", include("cards.urls")),
+    path("security/", include("security.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,49 @@
+from django import forms
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+
+
+class PasswordChangeForm(forms.Form):
+    current_password = forms.CharField(
+        label="Current password",
+        strip=False,
+        max_length=200,
+        error_messages={"required": "Enter your current password"},
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+    new_password1 = forms.CharField(
+        label="New password",
+        strip=False,
+        max_length=200,
+        error_messages={"required": "Enter a new password"},
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    new_password2 = forms.CharField(
+        label="Confirm your new password",
+        strip=False,
+        max_length=200,
+        error_messages={"required": "Enter your new password again"},
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+
+    def clean_current_password(self) -> str:
+        password = self.cleaned_data["current_password"]
+        if not self.user.check_password(password):
+            raise ValidationError("That is not your current password", code="wrong_password")
+        return password
+
+    def clean(self):
+        data = super().clean()
+        new, confirm = data.get("new_password1"), data.get("new_password2")
+        if new and confirm and new != confirm:
+            self.add_error("new_password2", "The passwords don't match. Type the same password twice")
+        if new and "new_password1" not in self.errors:
+            try:
+                validate_password(new, self.user)
+            except ValidationError as error:
+                self.add_error("new_password1", error)
+        return data
