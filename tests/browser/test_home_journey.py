@@ -12,7 +12,8 @@ pytestmark = pytest.mark.browser
 
 
 def test_cardholder_logs_in_from_home_page_and_sees_their_card(browser_session):
-    user = UserFactory()
+    # No verified contact, so no "new device" step: that journey is test_device_journey.
+    user = UserFactory(email_verified_at=None)
     issued = issue_card(account=open_account(holder=user.cardholder))
     page = browser_session.page
 
