@@ -424,3 +424,6 @@ class DisputeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Account", ordering="transaction__account__reference")
     def account_reference(self, obj: Dispute) -> str:
         return obj.transaction.account.reference
+
+
+from . import admin_processing  # noqa: E402,F401  (registers the processor and card-request admins)

@@ -1,3 +1,5 @@
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -115,12 +117,20 @@ class CardAccount(models.Model):
     statement_day = models.PositiveSmallIntegerField(help_text="Day of month the cycle closes (1-28)")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     opened_on = models.DateField(default=timezone.localdate)
+    # Ledger caches, so a decision never sums millions of rows: the sum of posted and of
+    # pending transaction amounts. cards.ledger changes them in the same database
+    # transaction as the rows (F() under the account's row lock); `manage.py
+    # ledger_verify [--fix]` compares them with the rows and rebuilds them.
+    posted_balance = money_field(default=0)
+    pending_total = money_field(default=0)
 
     class Meta:
         constraints = [
             models.CheckConstraint(
                 condition=Q(statement_day__gte=1, statement_day__lte=28), name="account_statement_day_1_28"
             ),
+            # Holds are purchases: releasing one twice would drive this below zero.
+            models.CheckConstraint(condition=Q(pending_total__gte=0), name="account_pending_total_gte_0"),
             models.CheckConstraint(
                 condition=Q(credit_limit__isnull=True) | Q(credit_limit__gt=0), name="account_credit_limit_gt_0"
             ),
@@ -128,6 +138,14 @@ class CardAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.product.name} account {self.reference}"
+
+
+def processor_token_new() -> str:
+    """An opaque reference for a card, given to the card processor at issuance (as
+    issuer-processor platforms and network tokenization do). It is not derived from the
+    card number and reveals nothing about it; events may name a card by it instead of
+    the number. Never all digits, so it can never be mistaken for a card number."""
+    return "ctk_" + secrets.token_urlsafe(24)
 
 
 class Card(models.Model):
@@ -163,6 +181,15 @@ class Card(models.Model):
     # Set after too many wrong card IDs or identity facts: enrollment and activation
     # for this card stop until then.
     verification_locked_until = models.DateTimeField(null=True, blank=True)
+    # Merchant categories (Category values) this card may not buy in: an employee
+    # control set by the program administrator.
+    blocked_categories = models.JSONField(default=list, blank=True)
+    # Who froze the card: a holder may lift their own freeze, not one their
+    # administrator (or the basic card member) put on.
+    frozen_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    processor_token = models.CharField(max_length=40, unique=True, default=processor_token_new, editable=False)
 
     class Meta:
         constraints = [
@@ -187,6 +214,23 @@ class Card(models.Model):
     @property
     def expiry_display(self) -> str:
         return f"{self.expiry_month:02d}/{self.expiry_year % 100:02d}"
+
+
+class DeclineReason(models.TextChoices):
+    """Why an authorization was declined: the code goes to the processor, the label to
+    the cardholder."""
+
+    UNKNOWN_CARD = "unknown_card", "We don't recognize this card"
+    CARD_INACTIVE = "card_inactive", "This card hasn't been activated yet"
+    CARD_FROZEN = "card_frozen", "This card is frozen"
+    CARD_LOST_STOLEN = "card_lost_stolen", "This card was reported lost or stolen"
+    CARD_CLOSED = "card_closed", "This card is closed"
+    CARD_EXPIRED = "card_expired", "This card has expired"
+    ACCOUNT_NOT_OPEN = "account_not_open", "This account can't be used for purchases right now"
+    OVER_CREDIT_LIMIT = "over_credit_limit", "The purchase is more than the available credit"
+    OVER_MONTHLY_LIMIT = "over_monthly_limit", "The purchase is over this card's monthly spending limit"
+    BLOCKED_CATEGORY = "blocked_category", "Purchases in this category are blocked on this card"
+    SUSPECTED_FRAUD = "suspected_fraud", "Declined to protect you from possible fraud"
 
 
 class Transaction(models.Model):
@@ -227,7 +271,7 @@ class Transaction(models.Model):
     category = models.CharField(max_length=20, choices=Category.choices, default=Category.OTHER)
     card_present = models.BooleanField(default=False)
     network_id = models.CharField(max_length=64, unique=True, help_text="Unique id from the network, or ours")
-    decline_reason = models.CharField(max_length=40, blank=True)
+    decline_reason = models.CharField(max_length=40, blank=True, choices=DeclineReason.choices)
     transacted_at = models.DateTimeField()
     posted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -263,6 +307,102 @@ class Transaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.merchant_name or self.get_kind_display()} {self.amount} {self.currency}"
+
+
+class TransactionEvent(AppendOnlyModel):
+    """The status history of one transaction (authorized, posted, reversed, declined),
+    written by cards.ledger on every change; the transaction detail page shows it."""
+
+    transaction = models.ForeignKey(Transaction, on_delete=models.CASCADE, related_name="events")
+    status = models.CharField(max_length=10, choices=Transaction.Status.choices)
+    amount = money_field(help_text="The transaction amount after this change")
+    detail = models.CharField(max_length=200, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["transaction", "at"], name="txn_event_txn_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_status_display()} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class ProcessorEvent(AppendOnlyModel):
+    """One processed webhook event and the answer given, so a repeated event changes
+    nothing and gets the first answer again. The request body is not kept (it carries
+    the card number); only its SHA-256, to notice a reused event id."""
+
+    class Type(models.TextChoices):
+        AUTHORIZATION = "authorization", "Authorization"
+        CLEARING = "clearing", "Clearing"
+        REVERSAL = "reversal", "Reversal"
+        REFUND = "refund", "Refund"
+
+    event_id = models.CharField(max_length=100, unique=True)
+    type = models.CharField(max_length=20, choices=Type.choices)
+    network_id = models.CharField(max_length=64, blank=True)
+    card = models.ForeignKey(Card, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    transaction = models.ForeignKey(
+        Transaction, null=True, blank=True, on_delete=models.SET_NULL, related_name="processor_events"
+    )
+    status_code = models.PositiveSmallIntegerField()
+    response = models.JSONField()
+    body_sha256 = models.CharField(max_length=64)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["network_id"], name="processor_event_network_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()} {self.event_id}"
+
+
+class CardRequest(models.Model):
+    """A new employee card asked for by a program administrator, queued for staff to
+    issue (identity checks and card production happen on the staff side)."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        ISSUED = "issued", "Issued"
+        DECLINED = "declined", "Declined"
+        CANCELLED = "cancelled", "Cancelled"
+
+    account = models.ForeignKey(CardAccount, on_delete=models.CASCADE, related_name="card_requests")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="card_requests"
+    )
+    legal_name = models.CharField(max_length=120)
+    name_on_card = models.CharField(max_length=26)
+    date_of_birth = models.DateField()
+    postal_code = models.CharField(max_length=10)
+    email = models.EmailField()
+    phone = models.CharField(max_length=20, blank=True)
+    monthly_limit = money_field(null=True, blank=True)
+    blocked_categories = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.REQUESTED)
+    card = models.OneToOneField(Card, null=True, blank=True, on_delete=models.SET_NULL, related_name="request")
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(monthly_limit__isnull=True) | Q(monthly_limit__gt=0), name="card_request_limit_gt_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="requested", resolved_at__isnull=True)
+                | (~Q(status="requested") & Q(resolved_at__isnull=False)),
+                name="card_request_resolved_iff_not_requested",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "created_at"], name="card_request_queue_idx")]
+
+    def __str__(self) -> str:
+        return f"Card request for {self.legal_name} ({self.get_status_display()})"
 
 
 class RewardEntry(AppendOnlyModel):

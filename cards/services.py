@@ -7,13 +7,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
+from django.http import Http404
 from django.utils import timezone
 
-from accounts.models import Cardholder
+from accounts.models import Cardholder, User
+from portal.money import quantize
 
 from . import cardnumbers
-from .models import BusinessProgram, Card, CardAccount, CardProduct
+from .models import BusinessProgram, Card, CardAccount, CardProduct, CardRequest, Category
 
 
 class CardServiceError(Exception):
@@ -153,3 +157,360 @@ def card_activate(*, card: Card, request=None) -> Card:
             user=user,
         )
     return card
+
+
+# --- Card controls -----------------------------------------------------------------------
+# Each control checks the acting user through cards.selectors (a card they cannot see is
+# "not found", Http404; one they see but may not control is PermissionDenied), locks the
+# account then the card (the order authorizations use, so a control and a purchase never
+# deadlock and a freeze applies to the very next authorization), and writes a
+# CARD_STATUS_CHANGED security event naming the actor.
+
+
+def _staff_agent(actor: User) -> bool:
+    """Staff serving a customer (by phone, from the admin) may use every control."""
+    return actor.is_active and actor.is_staff and actor.has_perm("cards.change_card")
+
+
+def _require(actor: User, card: Card, allowed: Q | None, refusal: str) -> None:
+    from .selectors import card_visible_to
+
+    if _staff_agent(actor):
+        return
+    if not Card.objects.filter(card_visible_to(actor), pk=card.pk).exists():
+        raise Http404("No card matches the given query.")
+    if allowed is not None and not Card.objects.filter(allowed, pk=card.pk).exists():
+        raise PermissionDenied(refusal)
+
+
+def _locked(card: Card) -> Card:
+    from .ledger import account_lock
+
+    account_lock(card.account_id)
+    return Card.objects.select_for_update(no_key=True).select_related("holder", "account").get(pk=card.pk)
+
+
+def _holder_user(card: Card) -> User | None:
+    return getattr(card.holder, "user", None)
+
+
+def _card_event(*, card: Card, actor: User, request, action: str, **detail) -> None:
+    from security.models import SecurityEvent
+    from security.services import security_event_record
+
+    security_event_record(
+        kind=SecurityEvent.Kind.CARD_STATUS_CHANGED,
+        outcome=SecurityEvent.Outcome.SUCCESS,
+        user=_holder_user(card),
+        actor=actor,
+        request=request,
+        detail={"card": card.masked_number, "action": action, **detail},
+    )
+
+
+def _status_set(card: Card, status: str, **extra) -> str:
+    previous = card.status
+    card.status = status
+    for name, value in extra.items():
+        setattr(card, name, value)
+    card.save(update_fields=["status", *extra])
+    return previous
+
+
+@transaction.atomic
+def card_freeze(*, actor: User, card: Card, request=None) -> Card:
+    """Freeze an active card: the next authorization is declined. Freezing a frozen
+    card changes nothing."""
+    _require(actor, card, None, "")
+    card = _locked(card)
+    if card.status == Card.Status.FROZEN:
+        return card
+    if card.status != Card.Status.ACTIVE:
+        raise CardServiceError("Only an active card can be frozen.")
+    previous = _status_set(card, Card.Status.FROZEN, frozen_by=actor)
+    _card_event(card=card, actor=actor, request=request, action="freeze", **{"from": previous, "to": card.status})
+    return card
+
+
+@transaction.atomic
+def card_unfreeze(*, actor: User, card: Card, request=None) -> Card:
+    """Lift a freeze. A supplementary or employee cardholder may lift only a freeze
+    they put on themselves, not one from the basic card member or the administrator."""
+    from .selectors import card_managed_by
+
+    _require(actor, card, None, "")
+    card = _locked(card)
+    if card.status == Card.Status.ACTIVE:
+        return card
+    if card.status != Card.Status.FROZEN:
+        raise CardServiceError("Only a frozen card can be unfrozen.")
+    if card.frozen_by_id != actor.pk:
+        _require(actor, card, card_managed_by(actor), "This card was frozen by your account's administrator.")
+    previous = _status_set(card, Card.Status.ACTIVE, frozen_by=None)
+    _card_event(card=card, actor=actor, request=request, action="unfreeze", **{"from": previous, "to": card.status})
+    return card
+
+
+def _replacement_expiry() -> tuple[int, int]:
+    today = timezone.localdate()
+    return today.month, today.year + 4
+
+
+@transaction.atomic
+def card_report_lost_stolen(*, actor: User, card: Card, request=None) -> IssuedCard | None:
+    """Close the card to new authorizations at once and issue a replacement (a new
+    number, inactive until activated) on the same account. Authorizations already
+    approved on the old card still clear. The cardholder is alerted.
+
+    Returns the replacement, whose number and card ID only card production may use,
+    or None when the card had already been replaced (for example reissued at expiry)."""
+    from security.models import Notification
+    from security.services import notify
+
+    _require(actor, card, None, "")
+    card = _locked(card)
+    if card.status in (Card.Status.LOST_STOLEN, Card.Status.CLOSED):
+        raise CardServiceError("This card is already closed.")
+    previous = _status_set(card, Card.Status.LOST_STOLEN, frozen_by=None)
+    issued = None
+    if not Card.objects.filter(replaces=card).exists():
+        expiry_month, expiry_year = _replacement_expiry()
+        issued = card_issue(
+            account=card.account,
+            holder=card.holder,
+            role=card.role,
+            expiry_month=expiry_month,
+            expiry_year=expiry_year,
+            monthly_limit=card.monthly_limit,
+            replaces=card,
+        )
+        if card.blocked_categories:
+            issued.card.blocked_categories = list(card.blocked_categories)
+            issued.card.save(update_fields=["blocked_categories"])
+    _card_event(
+        card=card,
+        actor=actor,
+        request=request,
+        action="report_lost_stolen",
+        replacement=issued.card.masked_number if issued else "",
+        **{"from": previous, "to": card.status},
+    )
+    user = _holder_user(card)
+    email = (user.email if user else "") or card.holder.email
+    phone = (user.phone if user else "") or card.holder.phone
+    if email:
+        notify(
+            channel=Notification.Channel.EMAIL,
+            to=email,
+            kind="card_lost_stolen",
+            subject="Your card was reported lost or stolen",
+            body=(
+                f"Your card ending {card.last4} was reported lost or stolen and can no longer be used for new "
+                "purchases. Purchases you made before the report will still go through.\n\n"
+                + (
+                    "A replacement card with a new number is on its way; activate it when it arrives.\n\n"
+                    if issued
+                    else ""
+                )
+                + f"If you did not make this report, call us right away on {settings.SUPPORT_PHONE}."
+            ),
+            idempotency_key=f"card-lost-stolen-{card.pk}-email",
+            user=user,
+        )
+    if phone:
+        notify(
+            channel=Notification.Channel.SMS,
+            to=phone,
+            kind="card_lost_stolen",
+            body=(
+                f"{settings.ISSUER_NAME}: card ending {card.last4} reported lost/stolen and blocked. "
+                f"Not you? Call {settings.SUPPORT_PHONE}."
+            ),
+            idempotency_key=f"card-lost-stolen-{card.pk}-sms",
+            user=user,
+        )
+    return issued
+
+
+@transaction.atomic
+def card_close(*, actor: User, card: Card, request=None) -> Card:
+    """Close a supplementary or employee card for good (the basic card member or the
+    program administrator). Authorizations already approved still clear. The basic
+    card closes with its account, which is done by staff."""
+    from .selectors import card_managed_by
+
+    _require(actor, card, card_managed_by(actor), "Only the basic card member or an administrator can close a card.")
+    card = _locked(card)
+    if card.status == Card.Status.CLOSED:
+        return card
+    if card.role == Card.Role.BASIC and not _staff_agent(actor):
+        raise CardServiceError("The basic card closes with the account: call us to close the account.")
+    previous = _status_set(card, Card.Status.CLOSED, frozen_by=None)
+    _card_event(card=card, actor=actor, request=request, action="close", **{"from": previous, "to": card.status})
+    return card
+
+
+def _require_employee_card(actor: User, card: Card) -> None:
+    from .selectors import card_administered_by
+
+    _require(actor, card, card_administered_by(actor), "Only the program administrator can change this card.")
+    if card.role != Card.Role.EMPLOYEE:
+        raise CardServiceError("Spending controls apply to employee cards.")
+
+
+def _categories(values) -> list[str]:
+    chosen = sorted(set(values))
+    unknown = [value for value in chosen if value not in Category.values]
+    if unknown:
+        raise CardServiceError("Choose categories from the list.")
+    return chosen
+
+
+def _limit(value: Decimal | None) -> Decimal | None:
+    if value is None:
+        return None
+    amount = quantize(value)
+    if amount <= 0:
+        raise CardServiceError("The monthly limit must be more than zero.")
+    return amount
+
+
+@transaction.atomic
+def employee_card_limit_set(*, actor: User, card: Card, monthly_limit: Decimal | None, request=None) -> Card:
+    """Set (or with None remove) an employee card's monthly spending limit. It applies
+    from the next authorization, counting what the card spent this month."""
+    _require_employee_card(actor, card)
+    card = _locked(card)
+    previous = card.monthly_limit
+    card.monthly_limit = _limit(monthly_limit)
+    card.save(update_fields=["monthly_limit"])
+    _card_event(
+        card=card,
+        actor=actor,
+        request=request,
+        action="monthly_limit",
+        **{
+            "from": str(previous) if previous is not None else None,
+            "to": str(card.monthly_limit) if card.monthly_limit is not None else None,
+        },
+    )
+    return card
+
+
+@transaction.atomic
+def employee_card_categories_block(*, actor: User, card: Card, categories, request=None) -> Card:
+    """Replace the list of merchant categories the employee card may not buy in."""
+    _require_employee_card(actor, card)
+    chosen = _categories(categories)
+    card = _locked(card)
+    previous = list(card.blocked_categories or [])
+    card.blocked_categories = chosen
+    card.save(update_fields=["blocked_categories"])
+    _card_event(
+        card=card, actor=actor, request=request, action="blocked_categories", **{"from": previous, "to": chosen}
+    )
+    return card
+
+
+@transaction.atomic
+def employee_card_request(
+    *,
+    actor: User,
+    account: CardAccount,
+    legal_name: str,
+    name_on_card: str,
+    date_of_birth,
+    postal_code: str,
+    email: str,
+    phone: str = "",
+    monthly_limit: Decimal | None = None,
+    blocked_categories=(),
+    request=None,
+) -> CardRequest:
+    """Queue a new employee card on a business account for staff to issue."""
+    from security.models import SecurityEvent
+    from security.services import security_event_record
+
+    administers = BusinessProgram.objects.filter(pk=account.business_program_id, administrators=actor).exists()
+    if not (administers or _staff_agent(actor)):
+        raise Http404("No account matches the given query.")
+    if account.status != CardAccount.Status.OPEN:
+        raise CardServiceError("New cards can only be requested on an open account.")
+    if not legal_name.strip() or not name_on_card.strip():
+        raise CardServiceError("Give the employee's name.")
+    card_request = CardRequest.objects.create(
+        account=account,
+        requested_by=actor,
+        legal_name=legal_name.strip(),
+        name_on_card=name_on_card.strip().upper()[:26],
+        date_of_birth=date_of_birth,
+        postal_code=postal_code.strip(),
+        email=email.strip(),
+        phone=phone.strip(),
+        monthly_limit=_limit(monthly_limit),
+        blocked_categories=_categories(blocked_categories),
+    )
+    security_event_record(
+        kind=SecurityEvent.Kind.CARD_STATUS_CHANGED,
+        outcome=SecurityEvent.Outcome.SUCCESS,
+        user=actor,
+        actor=actor,
+        request=request,
+        detail={"action": "employee_card_requested", "account": account.reference, "request": card_request.pk},
+    )
+    return card_request
+
+
+@transaction.atomic
+def card_request_fulfil(*, staff: User, card_request: CardRequest, request=None) -> IssuedCard:
+    """Staff issue the requested employee card (inactive, to be activated by the
+    employee). Returns the card for card production."""
+    if not _staff_agent(staff):
+        raise PermissionDenied("Only staff issue cards.")
+    card_request = CardRequest.objects.select_for_update().select_related("account").get(pk=card_request.pk)
+    if card_request.status != CardRequest.Status.REQUESTED:
+        raise CardServiceError("This request has already been handled.")
+    holder = Cardholder.objects.create(
+        legal_name=card_request.legal_name,
+        name_on_card=card_request.name_on_card,
+        date_of_birth=card_request.date_of_birth,
+        postal_code=card_request.postal_code,
+        email=card_request.email,
+        phone=card_request.phone,
+    )
+    expiry_month, expiry_year = _replacement_expiry()
+    issued = card_issue(
+        account=card_request.account,
+        holder=holder,
+        role=Card.Role.EMPLOYEE,
+        expiry_month=expiry_month,
+        expiry_year=expiry_year,
+        monthly_limit=card_request.monthly_limit,
+    )
+    if card_request.blocked_categories:
+        issued.card.blocked_categories = list(card_request.blocked_categories)
+        issued.card.save(update_fields=["blocked_categories"])
+    card_request.status = CardRequest.Status.ISSUED
+    card_request.card = issued.card
+    card_request.resolved_by = staff
+    card_request.resolved_at = timezone.now()
+    card_request.save(update_fields=["status", "card", "resolved_by", "resolved_at"])
+    _card_event(
+        card=issued.card, actor=staff, request=request, action="employee_card_issued", request_id=card_request.pk
+    )
+    return issued
+
+
+@transaction.atomic
+def card_request_decline(*, staff: User, card_request: CardRequest, note: str, request=None) -> CardRequest:
+    if not _staff_agent(staff):
+        raise PermissionDenied("Only staff handle card requests.")
+    card_request = CardRequest.objects.select_for_update().get(pk=card_request.pk)
+    if card_request.status != CardRequest.Status.REQUESTED:
+        raise CardServiceError("This request has already been handled.")
+    card_request.status = CardRequest.Status.DECLINED
+    card_request.note = note[:200]
+    card_request.resolved_by = staff
+    card_request.resolved_at = timezone.now()
+    card_request.save(update_fields=["status", "note", "resolved_by", "resolved_at"])
+    return card_request

@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "django_otp.plugins.otp_totp",
     "two_factor",
+    "django_otp_webauthn",
     "axes",
     "csp",
     "portal",
@@ -153,6 +154,8 @@ AUTHENTICATION_BACKENDS = [
     # django-axes must come first so locked-out User IDs never reach the password check.
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # Passkey sign-in (security/passkey_ceremonies.py): authenticates a verified credential.
+    "django_otp_webauthn.backends.WebAuthnBackend",
 ]
 LOGIN_URL = "two_factor:login"
 # The sign-in wizard (and a half-finished step-up) expires after 10 minutes.
@@ -221,6 +224,16 @@ RISK_POPULATION_CACHE_SECONDS = env.int("RISK_POPULATION_CACHE_SECONDS", default
 # Device recognition (security/devices.py): the remembered-browser cookie.
 DEVICE_COOKIE_DAYS = env.int("DEVICE_COOKIE_DAYS", default=180)
 OTP_OOB_THROTTLE_FACTOR = 1
+
+# Passkeys (django-otp-webauthn, security/passkeys.py). A passkey works only on the domain
+# it was made for (the relying party ID) and its subdomains, and only from the origins
+# listed. Browsers refuse an IP address as that domain: develop at http://localhost:8000,
+# not http://127.0.0.1:8000. Changing the RP ID later makes every passkey unusable.
+OTP_WEBAUTHN_RP_ID = env.str("OTP_WEBAUTHN_RP_ID", default="localhost")
+OTP_WEBAUTHN_RP_NAME = env.str("OTP_WEBAUTHN_RP_NAME", default=ISSUER_NAME)
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list("OTP_WEBAUTHN_ALLOWED_ORIGINS", default=["http://localhost:8000"])
+# User verification required, platform authenticators preferred, clearer error messages.
+OTP_WEBAUTHN_HELPER_CLASS = "security.passkeys.PasskeyHelper"
 
 TWO_FACTOR_REMEMBER_COOKIE_SECURE = not DEBUG
 TWO_FACTOR_REMEMBER_COOKIE_HTTPONLY = True
@@ -330,6 +343,10 @@ CELERY_BEAT_SCHEDULE = {
     "notification-sweep": {
         "task": "security.tasks.notification_sweep",
         "schedule": 60.0,
+    },
+    "authorization-holds-expire": {
+        "task": "cards.tasks.authorization_holds_expire",
+        "schedule": 60 * 60.0,
     },
 }
 

@@ -22,7 +22,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from accounts.models import Cardholder, User
-from cards import services
+from cards import ledger, services
 from cards.models import (
     Autopay,
     BusinessProgram,
@@ -239,6 +239,9 @@ class _Builder:
         logins = self._logins(holders, program)
         rows = self._activity(plans, products)
         counts = self._write(rows)
+        # The rows went in by bulk insert, past the ledger: derive the balance caches.
+        self.progress("Balances")
+        ledger.ledger_rebuild(account_ids=[account.pk for _, account, _ in plans])
         counts.update(
             cardholders=len(holders),
             users=len(logins),

@@ -257,3 +257,14 @@ def test_printable_card_repr_shows_only_the_last_four_digits():
     )
     assert "379764123456789" not in repr(card) and "4821" not in repr(card) and "6789" in repr(card)
     assert "379764123456789" not in repr(demo_world.DemoWorld(logins=[], cards=[card], unprinted_unenrolled=0))
+
+
+def test_balances_shown_to_users_match_the_seeded_rows():
+    from cards.ledger import ledger_verify
+    from cards.models import CardAccount
+
+    seed()
+    checked, mismatches = ledger_verify()
+    assert checked == CardAccount.objects.count() > 0
+    assert mismatches == []
+    assert CardAccount.objects.exclude(posted_balance=0).exists()

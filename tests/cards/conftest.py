@@ -1,0 +1,97 @@
+"""Helpers for the ledger, webhook and card-control tests: accounts with cards, and
+signed processor events sent through the real webhook."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from decimal import Decimal
+
+import pytest
+
+from cards.models import Card, CardProduct, EarnRate
+from cards.webhook import signature_for
+from tests.factories import (
+    BusinessProgramFactory,
+    CardholderFactory,
+    CardProductFactory,
+    UserFactory,
+    issue_card,
+    open_account,
+)
+
+WEBHOOK_URL = "/cards/processor/webhook/"
+_ids = itertools.count(1)
+
+
+def event(type_: str = "authorization", *, card=None, **fields) -> dict:
+    """A processor event. ``card`` is an IssuedCard (its number is sent, as processors do)."""
+    n = next(_ids)
+    payload = {"event_id": f"evt-{n:06d}", "type": type_, "network_id": f"net-{n:06d}"}
+    if type_ != "reversal":
+        payload |= {"amount": "25.00", "currency": "USD"}
+    if type_ in ("authorization", "refund", "clearing"):
+        payload["merchant"] = {"name": "Corner Coffee", "mcc": "5814", "city": "New York", "country": "US"}
+    if card is not None:
+        payload["card_number"] = card.pan
+    payload.update(fields)
+    return payload
+
+
+def post_event(client, payload, *, secret=None, timestamp=None, headers=None):
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    signed = {
+        "X-Processor-Timestamp": stamp,
+        "X-Processor-Signature": signature_for(body=body, timestamp=stamp, secret=secret),
+    }
+    signed.update(headers or {})
+    return client.post(WEBHOOK_URL, data=body, content_type="application/json", headers=signed)
+
+
+@pytest.fixture
+def webhook(client, settings):
+    """Send an event through the portal's full middleware stack; returns the response."""
+    settings.ROOT_URLCONF = "tests.cards.urls_webhook"
+
+    def send(payload, **kwargs):
+        return post_event(client, payload, **kwargs)
+
+    return send
+
+
+@pytest.fixture
+def credit_card(db):
+    """An active basic card on a cash-back credit account with a $1,000.00 limit."""
+    user = UserFactory()
+    product = CardProductFactory(credit=True)
+    EarnRate.objects.get_or_create(product=product, category="groceries", defaults={"rate": Decimal("0.0300")})
+    account = open_account(holder=user.cardholder, product=product, credit_limit=Decimal("1000.00"))
+    return issue_card(account=account)
+
+
+@pytest.fixture
+def charge_card(db):
+    """An active basic card on a points charge account (1X base, 3X dining)."""
+    user = UserFactory()
+    product = CardProductFactory()
+    EarnRate.objects.get_or_create(product=product, category="dining", defaults={"rate": Decimal("3.0000")})
+    account = open_account(holder=user.cardholder, product=product)
+    return issue_card(account=account)
+
+
+@pytest.fixture
+def business(db):
+    """A program with an administrator, and an employee card with a $500.00 monthly limit."""
+    admin = UserFactory(cardholder=None)
+    employee = UserFactory()
+    program = BusinessProgramFactory()
+    program.administrators.add(admin)
+    product = CardProductFactory(business=True)
+    assert product.kind == CardProduct.Kind.CHARGE
+    account = open_account(holder=CardholderFactory(), product=product, program=program)
+    issued = issue_card(
+        account=account, holder=employee.cardholder, role=Card.Role.EMPLOYEE, monthly_limit=Decimal("500.00")
+    )
+    return {"admin": admin, "employee": employee, "program": program, "account": account, "card": issued}
