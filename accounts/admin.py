@@ -18,10 +18,18 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from cards.admin import HolderCardInline
+from security import staff
 from security.admin import ReadOnlyAdminMixin, StaffAuditMixin, changelist_link
+from security.contact import ContactChangeError, kind_label
 
 from . import services
-from .forms import StaffReasonForm, StaffUserIdChangeForm
+from .forms import (
+    StaffContactReplaceForm,
+    StaffIdentityVerificationForm,
+    StaffReasonForm,
+    StaffRecoveryLinkForm,
+    StaffUserIdChangeForm,
+)
 from .models import Cardholder, User
 
 
@@ -135,29 +143,74 @@ class UserAdmin(StaffAuditMixin, auth_admin.UserAdmin):
                 name="accounts_user_change_user_id",
             ),
             path("<int:user_id>/unlock/", self.admin_site.admin_view(self.unlock_view), name="accounts_user_unlock"),
+            path(
+                "<int:user_id>/verify-identity/",
+                self.admin_site.admin_view(self.verify_identity_view),
+                name="accounts_user_verify_identity",
+            ),
+            path(
+                "<int:user_id>/reset-two-step/",
+                self.admin_site.admin_view(self.reset_two_step_view),
+                name="accounts_user_reset_two_step",
+            ),
+            path(
+                "<int:user_id>/replace-contact/",
+                self.admin_site.admin_view(self.replace_contact_view),
+                name="accounts_user_replace_contact",
+            ),
+            path(
+                "<int:user_id>/send-recovery-link/",
+                self.admin_site.admin_view(self.recovery_link_view),
+                name="accounts_user_recovery_link",
+            ),
         ]
         return extra + super().get_urls()
 
-    def _staff_action(self, request, user_id: int, form_class, title: str, perform):
+    def _staff_action(
+        self, request, user_id: int, form_class, title: str, perform, *, needs_verification: bool = False, intro=""
+    ):
         user = get_object_or_404(User, pk=user_id)
         if not self.has_change_permission(request, user):
             raise PermissionDenied
-        form = form_class(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                message = perform(user, form.cleaned_data)
-            except (services.UserIdChangeError, ValidationError) as error:
-                form.add_error(None, " ".join(getattr(error, "messages", [str(error)])))
-            else:
-                messages.success(request, message)
-                return redirect("admin:accounts_user_change", user.pk)
         context = {
             **self.admin_site.each_context(request),
             "title": title,
             "subject": user,
-            "form": form,
             "opts": self.model._meta,
+            "intro": intro,
         }
+        if needs_verification:
+            # Account recovery: only after this staff member verified the cardholder.
+            verification = staff.recent_verification(user=user, staff=request.user)
+            if verification is None:
+                if request.method == "POST":
+                    messages.error(request, "Nothing was changed. " + staff.NO_VERIFICATION_MESSAGE)
+                context.update(
+                    form=None,
+                    needs_verification=True,
+                    no_verification_message=staff.NO_VERIFICATION_MESSAGE,
+                    verify_url=reverse("admin:accounts_user_verify_identity", args=[user.pk]),
+                )
+                return TemplateResponse(request, "admin/accounts/user/staff_action.html", context)
+            context["verification"] = verification
+            context["verification_valid_until"] = verification.created_at + staff.VERIFICATION_WINDOW
+        form_kwargs = {"subject": user} if getattr(form_class, "needs_subject", False) else {}
+        form = form_class(request.POST or None, **form_kwargs)
+        if request.method == "POST" and form.is_valid():
+            try:
+                message = perform(user, form.cleaned_data)
+            except (
+                services.UserIdChangeError,
+                ValidationError,
+                ContactChangeError,
+                staff.VerificationRequired,
+                staff.StaffActionError,
+            ) as error:
+                form.add_error(None, " ".join(getattr(error, "messages", [str(error)])))
+            else:
+                messages.success(request, message)
+                return redirect("admin:accounts_user_change", user.pk)
+        context["form"] = form
         return TemplateResponse(request, "admin/accounts/user/staff_action.html", context)
 
     def change_user_id_view(self, request, user_id: int):
@@ -176,12 +229,98 @@ class UserAdmin(StaffAuditMixin, auth_admin.UserAdmin):
 
         return self._staff_action(request, user_id, StaffReasonForm, "Unlock sign-in", perform)
 
+    def verify_identity_view(self, request, user_id: int):
+        def perform(user, data):
+            staff.identity_verification_record(
+                user=user,
+                staff=request.user,
+                method=data["method"],
+                checks=data["checks"],
+                note=data["note"],
+                request=request,
+            )
+            return (
+                f"Identity verification recorded for {user.username}. For the next 30 minutes you may reset "
+                "two-step verification, replace a contact or send a recovery link."
+            )
+
+        return self._staff_action(
+            request,
+            user_id,
+            StaffIdentityVerificationForm,
+            "Verify identity",
+            perform,
+            intro="Record how you checked who the cardholder is, before any account recovery action.",
+        )
+
+    def reset_two_step_view(self, request, user_id: int):
+        def perform(user, data):
+            removed = staff.two_factor_reset(user=user, staff=request.user, reason=data["reason"], request=request)
+            parts = ", ".join(f"{name.replace('_', ' ')}: {count}" for name, count in removed.items())
+            return f"Two-step verification reset for {user.username} (removed {parts}). The cardholder has been told."
+
+        return self._staff_action(
+            request,
+            user_id,
+            StaffReasonForm,
+            "Reset two-step verification",
+            perform,
+            needs_verification=True,
+            intro=(
+                "Removes the authenticator app, backup codes and passkeys. The cardholder then logs in with "
+                "their password and a code to the contact on file, and can set them up again."
+            ),
+        )
+
+    def replace_contact_view(self, request, user_id: int):
+        def perform(user, data):
+            staff.contact_replace(
+                user=user,
+                staff=request.user,
+                kind=data["kind"],
+                value=data["value"],
+                reason=data["reason"],
+                request=request,
+            )
+            return f"The {kind_label(data['kind'])} was replaced. Every contact on file has been told."
+
+        return self._staff_action(
+            request,
+            user_id,
+            StaffContactReplaceForm,
+            "Replace a contact",
+            perform,
+            needs_verification=True,
+            intro="For a cardholder who no longer has the email or phone on file. Codes go to the new one at once.",
+        )
+
+    def recovery_link_view(self, request, user_id: int):
+        def perform(user, data):
+            staff.recovery_link_send(
+                user=user, staff=request.user, channel=data["channel"], reason=data["reason"], request=request
+            )
+            return "Recovery link sent. It works once, for 30 minutes. Every contact on file has been told."
+
+        return self._staff_action(
+            request,
+            user_id,
+            StaffRecoveryLinkForm,
+            "Send a recovery link",
+            perform,
+            needs_verification=True,
+            intro=(
+                "Sends a link to set a new password to a contact on file. It works once, for 30 minutes, and "
+                "does not sign the cardholder in."
+            ),
+        )
+
     @admin.display(description="Activity")
     def activity(self, obj: User) -> str:
         links = (
             changelist_link("security.securityevent", "Security events", user__id__exact=obj.pk),
             changelist_link("security.trusteddevice", "Trusted devices", user__id__exact=obj.pk),
             changelist_link("security.notification", "Notifications", user__id__exact=obj.pk),
+            changelist_link("security.identityverification", "Identity verifications", user__id__exact=obj.pk),
             changelist_link("cards.paymentmethod", "Payment methods", owner__id__exact=obj.pk),
         )
         return format_html_join(" · ", "{}", ((link,) for link in links))

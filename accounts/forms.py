@@ -303,3 +303,91 @@ class StaffReasonForm(forms.Form):
 
 class StaffUserIdChangeForm(StaffReasonForm):
     new_username = forms.CharField(label="New User ID", max_length=20, validators=[validate_user_id])
+
+
+class StaffIdentityVerificationForm(forms.Form):
+    """How a staff member checked who the cardholder is: the facts' names, never their
+    values."""
+
+    method = forms.ChoiceField(
+        label="How",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose how you verified the cardholder"},
+    )
+    checks = forms.MultipleChoiceField(
+        label="What the person answered correctly",
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Tick every fact they gave correctly: at least two. Never write the answers down.",
+        error_messages={"required": "Tick the facts the person answered correctly"},
+    )
+    note = forms.CharField(
+        label="Note",
+        required=False,
+        max_length=1000,
+        help_text="Anything an investigator should know (no dates of birth, card numbers or answers).",
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        from security.models import IdentityVerification
+
+        super().__init__(*args, **kwargs)
+        self.fields["method"].choices = IdentityVerification.Method.choices
+        self.fields["checks"].choices = IdentityVerification.Check.choices
+
+    def clean_checks(self) -> list[str]:
+        checks = self.cleaned_data["checks"]
+        if len(checks) < 2:
+            raise ValidationError("Check at least two facts before any account recovery action", code="too_few")
+        return checks
+
+
+class StaffContactReplaceForm(StaffReasonForm):
+    kind = forms.ChoiceField(
+        label="Replace",
+        choices=(("email", "Email address"), ("phone", "Mobile number")),
+        widget=forms.RadioSelect,
+    )
+    value = forms.CharField(
+        label="New email address or mobile number",
+        max_length=254,
+        help_text="As the cardholder gave it to you. It is marked verified by you.",
+        widget=forms.TextInput(attrs={"size": 40}),
+    )
+
+    def clean(self):
+        from django.core.validators import validate_email
+
+        data = super().clean()
+        kind, value = data.get("kind"), (data.get("value") or "").strip()
+        if kind == "email" and value:
+            try:
+                validate_email(value)
+            except ValidationError:
+                self.add_error("value", "Enter an email address like name@example.com")
+            else:
+                local, _, domain = value.rpartition("@")
+                data["value"] = f"{local}@{domain.lower()}"
+        elif kind == "phone" and value:
+            try:
+                data["value"] = normalize_phone(value)
+            except ValidationError as error:
+                self.add_error("value", error)
+        return data
+
+
+class StaffRecoveryLinkForm(StaffReasonForm):
+    """Where to send the link: one of the contacts on file (shown masked)."""
+
+    needs_subject = True
+    channel = forms.ChoiceField(label="Send the link to", widget=forms.RadioSelect)
+
+    def __init__(self, *args, subject, **kwargs):
+        from security.masking import mask_contact
+        from security.staff import contacts_on_file
+
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].choices = [
+            (channel, f"{'Email' if channel == 'email' else 'Text'} to {mask_contact(to)}")
+            for channel, to in contacts_on_file(subject)
+        ]

@@ -61,7 +61,11 @@ def sign_in_success_record(*, request: HttpRequest, user: User) -> None:
         username_attempted=user.username,
         risk_score=risk.get("score"),
         risk_reasons=risk.get("reasons") or [],
-        detail={**_device_detail(request), "code_confirmed": bool(context.get("code_confirmed"))},
+        detail={
+            **_device_detail(request),
+            "method": context.get("method", "password"),
+            "code_confirmed": bool(context.get("code_confirmed")),
+        },
     )
 
 

@@ -15,4 +15,6 @@ urlpatterns = [
     path("user-id/card/", views.user_id_card, name="user_id_card"),
     path("user-id/details/", views.user_id_details, name="user_id_details"),
     path("user-id/sent/", views.user_id_sent, name="user_id_sent"),
+    path("link/<str:token>/", views.link_open, name="link"),
+    path("link-password/", views.link_password, name="link_password"),
 ]

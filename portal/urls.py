@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from two_factor.urls import urlpatterns as two_factor_urlpatterns
 
 from accounts.views import SignInView
@@ -15,11 +16,20 @@ portal_patterns = (
 )
 
 # django-two-factor-auth's pages, with its login view replaced by ours under the same
-# name (two_factor:login) so its other views and templates keep working.
+# name (two_factor:login) so its other views and templates keep working. Its setup,
+# backup-token and disable pages lead to our two-step page instead: they would make
+# plain-text backup tokens, and its "disable" deletes every device on a checkbox.
 _two_factor_patterns, _two_factor_namespace = two_factor_urlpatterns
+_TWO_FACTOR_REPLACED = {"setup", "setup_complete", "qr", "backup_tokens", "profile", "disable"}
 two_factor_patterns = (
     [path("account/login/", SignInView.as_view(), name="login")]
-    + [pattern for pattern in _two_factor_patterns if getattr(pattern, "name", None) != "login"],
+    + [
+        path(str(pattern.pattern), RedirectView.as_view(pattern_name="security:two_step"), name=pattern.name)
+        if getattr(pattern, "name", None) in _TWO_FACTOR_REPLACED
+        else pattern
+        for pattern in _two_factor_patterns
+        if getattr(pattern, "name", None) != "login"
+    ],
     _two_factor_namespace,
 )
 
@@ -27,8 +37,14 @@ urlpatterns = [
     path("", include(portal_patterns)),
     path("", include(two_factor_patterns)),
     path("account/recover/", include("accounts.urls_recovery")),
+    path("account/passkeys/", include("security.urls_passkeys")),
     path("account/", include("accounts.urls")),
     path("cards/", include("cards.urls")),
+    path("payments/", include("cards.urls_payments")),
+    path("disputes/", include("cards.urls_disputes")),
+    path("alerts/", include("cards.urls_alerts")),
+    path("business/", include("cards.urls_business")),
     path("security/", include("security.urls")),
+    path("statements/", include("statements.urls")),
     path("admin/", admin.site.urls),
 ]

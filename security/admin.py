@@ -20,7 +20,18 @@ from django.utils.http import urlencode
 
 from . import services
 from .masking import mask_contact
-from .models import Notification, OneTimeCode, OutOfBandDevice, SecurityEvent, TrustedDevice, UserSession
+from .models import (
+    BackupCode,
+    BackupCodeDevice,
+    IdentityVerification,
+    Notification,
+    OneTimeCode,
+    OutOfBandDevice,
+    RecoveryLink,
+    SecurityEvent,
+    TrustedDevice,
+    UserSession,
+)
 
 HIDDEN = "hidden"
 
@@ -256,4 +267,65 @@ class UserSessionAdmin(ReadOnlyAdminMixin, HiddenFieldsMixin, admin.ModelAdmin):
     list_select_related = ("user",)
     search_fields = ("user__username",)
     fields = ("user", "device_name", "ip_address", "created_at", "last_seen_at", "ended_at")
+    readonly_fields = fields
+
+
+# --- Two-step verification and staff recovery ------------------------------------------
+
+
+@admin.register(BackupCodeDevice)
+class BackupCodeDeviceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """That a user has backup codes, and how many are left; never the codes' hashes.
+    Staff remove them with "Reset two-step verification" on the user."""
+
+    list_display = ("user", "created_at", "codes_left", "throttling_failure_count")
+    list_select_related = ("user",)
+    search_fields = ("user__username",)
+    fields = ("user", "name", "confirmed", "created_at", "codes_left", "throttling_failure_count")
+    readonly_fields = fields
+
+    @admin.display(description="Unused codes")
+    def codes_left(self, obj: BackupCodeDevice) -> int:
+        return obj.codes.filter(used_at__isnull=True).count()
+
+
+@admin.register(BackupCode)
+class BackupCodeAdmin(ReadOnlyAdminMixin, HiddenFieldsMixin, admin.ModelAdmin):
+    hidden_fields = ("code_hash",)
+    list_display = ("device", "used_at")
+    list_select_related = ("device__user",)
+    search_fields = ("device__user__username",)
+    fields = ("device", "used_at")
+    readonly_fields = fields
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        # Reached from the backup code sets; not worth a line in the index.
+        return False
+
+
+@admin.register(IdentityVerification)
+class IdentityVerificationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Append-only: recorded from a user's page ("Verify identity"), never edited."""
+
+    list_display = ("user", "staff", "method", "checks_display", "created_at")
+    list_filter = ("method",)
+    list_select_related = ("user", "staff")
+    search_fields = ("user__username", "staff__username")
+    date_hierarchy = "created_at"
+    ordering = ("-created_at", "-id")
+    fields = ("user", "staff", "method", "checks_display", "note", "created_at")
+    readonly_fields = fields
+
+
+@admin.register(RecoveryLink)
+class RecoveryLinkAdmin(ReadOnlyAdminMixin, HiddenFieldsMixin, admin.ModelAdmin):
+    """Password links staff sent: when, how and what became of them; never the token."""
+
+    hidden_fields = ("token_hash",)
+    list_display = ("user", "created_by", "channel", "created_at", "expires_at", "used_at", "voided_at")
+    list_filter = ("channel",)
+    list_select_related = ("user", "created_by")
+    search_fields = ("user__username",)
+    ordering = ("-created_at", "-id")
+    fields = ("user", "created_by", "verification", "channel", "created_at", "expires_at", "used_at", "voided_at")
     readonly_fields = fields

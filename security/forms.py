@@ -47,3 +47,23 @@ class PasswordChangeForm(forms.Form):
             except ValidationError as error:
                 self.add_error("new_password1", error)
         return data
+
+
+class PasskeyRenameForm(forms.Form):
+    name = forms.CharField(
+        label="Name",
+        max_length=64,
+        help_text="So you can tell them apart, for example \u201cWork laptop\u201d or \u201cLee's iPhone\u201d.",
+        error_messages={
+            "required": "Enter a name for this passkey",
+            "max_length": "Name must be 64 characters or fewer",
+        },
+    )
+
+    def clean_name(self) -> str:
+        from .passkeys import RESERVED_NAMES
+
+        name = self.cleaned_data["name"]
+        if name.strip().lower() in RESERVED_NAMES:
+            raise ValidationError("Choose a different name", code="reserved")
+        return name

@@ -265,3 +265,106 @@ class UserSession(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device_name} since {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class BackupCodeDevice(ThrottlingMixin, Device):
+    """Backup codes: the way in when no code can arrive. django-otp's StaticDevice keeps
+    its tokens in plain text; here each code is kept only as a keyed hash
+    (security.backup_codes), works once, and is shown to the person once, when made.
+    Named "backup", never "default" (django-two-factor-auth's issue #652)."""
+
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta(Device.Meta):
+        verbose_name = "backup code set"
+        constraints = [models.UniqueConstraint(fields=["user"], name="backup_code_device_one_per_user")]
+
+    def get_throttle_factor(self) -> int:
+        return getattr(settings, "OTP_BACKUP_CODE_THROTTLE_FACTOR", 1)
+
+    def verify_token(self, token) -> bool:
+        from security import backup_codes
+
+        allowed, _ = self.verify_is_allowed()
+        if not allowed:
+            return False
+        if backup_codes.code_use(device=self, code=str(token)):
+            self.throttle_reset()
+            return True
+        self.throttle_increment()
+        return False
+
+
+class BackupCode(models.Model):
+    device = models.ForeignKey(BackupCodeDevice, on_delete=models.CASCADE, related_name="codes")
+    code_hash = models.CharField(max_length=64)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["device", "code_hash"], name="backup_code_unique_in_set")]
+
+    def __str__(self) -> str:
+        return f"Backup code ({'used' if self.used_at else 'unused'})"
+
+
+class IdentityVerification(AppendOnlyModel):
+    """A staff member checked who a cardholder is (on a call, in a branch, on video).
+    The account recovery actions in the admin need one by the same staff member in the
+    last 30 minutes. Records which facts were checked, never their values."""
+
+    class Method(models.TextChoices):
+        PHONE_CALL = "phone_call", "Phone call"
+        BRANCH_VISIT = "branch_visit", "Branch visit"
+        VIDEO_CALL = "video_call", "Video call"
+
+    class Check(models.TextChoices):
+        DATE_OF_BIRTH = "date_of_birth", "Date of birth"
+        POSTAL_CODE = "postal_code", "ZIP code"
+        CARD_LAST4 = "card_last4", "Last 4 digits of the card"
+        RECENT_TRANSACTION = "recent_transaction", "A recent transaction"
+        PHOTO_ID = "photo_id", "Government photo ID"
+        CARD_ID = "card_id", "Card ID (with the card in hand)"
+
+    # Kept if a login is ever removed (like the audit trail), naming nobody then.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="identity_verifications"
+    )
+    staff = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    method = models.CharField(max_length=20, choices=Method.choices)
+    checks = models.JSONField(default=list, help_text="Which facts were checked (their names, not values)")
+    note = models.TextField(blank=True, max_length=1000)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "staff", "-created_at"], name="idverif_user_staff_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_method_display()} on {self.created_at:%Y-%m-%d %H:%M}"
+
+    def checks_display(self) -> str:
+        labels = dict(self.Check.choices)
+        return ", ".join(str(labels.get(check, check)) for check in self.checks)
+
+
+class RecoveryLink(models.Model):
+    """A one-time password reset link that staff send to the contact on file after
+    verifying the cardholder. Only the SHA-256 of its token is stored; it expires after
+    30 minutes and works once. It lets the person choose a new password, never signs
+    them in."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recovery_links")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    verification = models.ForeignKey(IdentityVerification, null=True, on_delete=models.SET_NULL, related_name="+")
+    token_hash = models.CharField(max_length=64, unique=True)
+    channel = models.CharField(max_length=10, choices=Notification.Channel.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-created_at"], name="recoverylink_user_idx")]
+
+    def __str__(self) -> str:
+        return f"Recovery link by {self.get_channel_display()} ({self.created_at:%Y-%m-%d %H:%M})"

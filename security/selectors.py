@@ -7,12 +7,11 @@ from datetime import timedelta
 
 from django.db.models import QuerySet
 from django.utils import timezone
-from django_otp.plugins.otp_static.models import StaticDevice
 from two_factor.utils import default_device
 
 from accounts.models import PasswordHistory, User
 
-from .models import OutOfBandDevice, SecurityEvent, TrustedDevice
+from .models import BackupCode, OutOfBandDevice, SecurityEvent, TrustedDevice
 
 HISTORY_DAYS = 90
 
@@ -53,7 +52,6 @@ def security_overview(*, user: User) -> SecurityOverview:
     last_password = (
         PasswordHistory.objects.filter(user=user).order_by("-created_at").values_list("created_at", flat=True).first()
     )
-    static = StaticDevice.objects.filter(user=user, confirmed=True).first()
     last_sign_in = (
         SecurityEvent.objects.filter(user=user, kind=SecurityEvent.Kind.SIGN_IN_SUCCEEDED)
         .order_by("-created_at")
@@ -66,7 +64,9 @@ def security_overview(*, user: User) -> SecurityOverview:
         phone_verified=bool(user.phone_verified_at),
         password_changed_at=last_password,
         two_factor_on=two_factor_device(user=user) is not None,
-        backup_codes_left=static.token_set.count() if static else 0,
+        backup_codes_left=BackupCode.objects.filter(
+            device__user=user, device__confirmed=True, used_at__isnull=True
+        ).count(),
         trusted_devices=trusted_devices_for_user(user=user).count(),
         last_sign_in=last_sign_in,
     )

@@ -15,8 +15,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services as account_services
 
-from . import devices, selectors, sessions
-from .forms import PasswordChangeForm
+from . import devices, passkeys, selectors, sessions
+from .forms import PasskeyRenameForm, PasswordChangeForm
 from .models import Notification, SecurityEvent
 from .risk import risk_reasons_sentence
 from .services import notify, security_event_record
@@ -59,6 +59,47 @@ def device_remove_all(request: HttpRequest) -> HttpResponse:
     count = devices.devices_revoke_all(user=request.user, request=request)
     messages.success(request, f"Removed {count} device{'s' if count != 1 else ''}. Each will need a code next time.")
     return redirect("security:devices")
+
+
+@never_cache
+@login_required
+def passkey_list(request: HttpRequest) -> HttpResponse:
+    usable = passkeys.passkeys_usable_here(request)
+    return render(
+        request,
+        "security/passkeys.html",
+        {
+            "passkeys": passkeys.passkeys_for_user(user=request.user),
+            "usable_here": usable,
+            "passkey_address": "" if usable else passkeys.passkey_address(request),
+        },
+    )
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def passkey_rename(request: HttpRequest, passkey_id: int) -> HttpResponse:
+    passkey = passkeys.passkey_get_for_user(user=request.user, passkey_id=passkey_id)
+    form = PasskeyRenameForm(request.POST or None, initial={"name": passkey.name})
+    if request.method == "POST" and form.is_valid():
+        passkeys.passkey_rename(
+            user=request.user, passkey_id=passkey.pk, name=form.cleaned_data["name"], request=request
+        )
+        messages.success(request, "Passkey renamed.")
+        return redirect("security:passkeys")
+    return render(request, "security/passkey_rename.html", {"form": form, "passkey": passkey})
+
+
+@login_required
+@require_POST
+def passkey_remove(request: HttpRequest, passkey_id: int) -> HttpResponse:
+    name = passkeys.passkey_remove(user=request.user, passkey_id=passkey_id, request=request)
+    messages.success(
+        request,
+        f"Passkey \u201c{name}\u201d removed. You can still log in with your User ID, password and a security code.",
+    )
+    return redirect("security:passkeys")
 
 
 @never_cache

@@ -124,3 +124,25 @@ class TransactionFactory(factory.django.DjangoModelFactory):
     network_id = factory.Sequence(lambda n: f"test-{n:08d}")
     transacted_at = factory.LazyFunction(timezone.now)
     posted_at = factory.LazyAttribute(lambda o: o.transacted_at if o.status == Transaction.Status.POSTED else None)
+
+
+def two_step_app_on(user: User) -> str:
+    """Turn on two-step verification with an authenticator app through the service, as
+    the setup page does; returns the app's secret (hex) so tests can make codes."""
+    from django_otp.oath import totp
+
+    from security import two_step
+
+    key = two_step.secret_new()
+    code = f"{totp(bytes.fromhex(key), step=two_step.STEP_SECONDS, digits=two_step.DIGITS):06d}"
+    assert two_step.app_confirm(user=user, key_hex=key, token=code) is not None
+    return key
+
+
+def app_code(key: str, *, steps_ahead: int = 1) -> str:
+    """The code the app shows ``steps_ahead`` 30-second steps from now. The code of the
+    current step was spent turning the app on (django-otp refuses a replay), so tests
+    use the next one, which the verifier's one-step tolerance accepts."""
+    from django_otp.oath import totp
+
+    return f"{totp(bytes.fromhex(key), step=30, digits=6, drift=steps_ahead):06d}"

@@ -20,7 +20,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from cards.verification import Outcome
 from portal.net import client_ip
-from security import codes
+from security import codes, staff
 from security.models import Notification
 
 from .. import recovery
@@ -285,3 +285,49 @@ def user_id_details(request: HttpRequest) -> HttpResponse:
 @anonymous_only
 def user_id_sent(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/recovery/user_id_sent.html")
+
+
+# --- A recovery link sent by staff ----------------------------------------------------
+
+LINK_SESSION_KEY = "recovery_link"
+
+
+def _link_unusable(request: HttpRequest) -> HttpResponse:
+    request.session.pop(LINK_SESSION_KEY, None)
+    return render(request, "accounts/recovery/link_invalid.html", status=410)
+
+
+@anonymous_only
+def link_open(request: HttpRequest, token: str) -> HttpResponse:
+    """The link from the message. The token leaves the address bar at once: the session
+    remembers which link it was, and the page that asks for the password has a plain URL."""
+    link = staff.recovery_link_valid(token=token)
+    if link is None:
+        return _link_unusable(request)
+    request.session[LINK_SESSION_KEY] = link.pk
+    return redirect("recovery:link_password")
+
+
+@anonymous_only
+@sensitive_post_parameters("password1", "password2")
+def link_password(request: HttpRequest) -> HttpResponse:
+    link = staff.recovery_link_by_id(link_id=request.session.get(LINK_SESSION_KEY))
+    if link is None or not link.user.is_active:
+        return _link_unusable(request)
+    form = NewPasswordForm(_posted(request), user=link.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            redeemed = staff.recovery_link_redeem(
+                link_id=link.pk, raw_password=form.cleaned_data["password1"], request=request
+            )
+        except ValidationError as error:
+            form.add_error("password1", error)
+        else:
+            if not redeemed:
+                return _link_unusable(request)
+            request.session.pop(LINK_SESSION_KEY, None)
+            messages.success(request, "Your password has been changed. Log in with your new password.")
+            return redirect("two_factor:login")
+    return render(
+        request, "accounts/recovery/password_new.html", {"form": form, "rules": password_validators_help_texts()}
+    )

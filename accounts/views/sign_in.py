@@ -13,18 +13,20 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.signals import user_login_failed
 from django.shortcuts import redirect
-from django_otp.plugins.otp_static.models import StaticDevice
 from two_factor.utils import default_device
 from two_factor.views import LoginView
 
 from accounts import signin
 from accounts.stepup import SignInBackupCodeForm, SignInCodeForm
 from portal.net import client_ip, ip_network
-from security import codes, devices, risk
+from security import backup_codes, codes, devices, passkeys, risk
 from security.models import OneTimeCode, OutOfBandDevice, SecurityEvent
 from security.services import notify, security_event_record
 
 CONTEXT_KEY = "signin"
+# Wrong app or backup codes allowed in one attempt (emailed and texted codes count
+# their own tries in OneTimeCode).
+MAX_WRONG_DEVICE_CODES = codes.MAX_FAILED_ATTEMPTS
 
 
 class SignInView(LoginView):
@@ -71,11 +73,13 @@ class SignInView(LoginView):
         user = self.get_user()
         if not user:
             return []
-        found = []
         chosen_2fa = default_device(user)
         if chosen_2fa is not None and not isinstance(chosen_2fa, OutOfBandDevice):
-            found.append(chosen_2fa)
-        found.extend(devices.code_devices_for(user=user))
+            # The stronger factor the user chose replaces texted and emailed codes, so a
+            # swapped SIM or a read mailbox cannot stand in for it; backup codes and a
+            # staff-verified recovery remain.
+            return [chosen_2fa]
+        found = devices.code_devices_for(user=user)
         binding = self.attempt.get("binding")
         for device in found:
             if isinstance(device, OutOfBandDevice):
@@ -99,7 +103,7 @@ class SignInView(LoginView):
         return (
             self.needs_code()
             and self.TOKEN_STEP not in self.storage.validated_step_data
-            and StaticDevice.objects.filter(user=user, confirmed=True).exists()
+            and backup_codes.unused_codes(user=user).exists()
         )
 
     condition_dict = {LoginView.TOKEN_STEP: has_token_step, LoginView.BACKUP_STEP: has_backup_step}
@@ -112,12 +116,14 @@ class SignInView(LoginView):
         return [d for d in self._code_devices() if d.persistent_id != getattr(main_device, "persistent_id", None)]
 
     def get_device(self, step=None):
+        if step == self.BACKUP_STEP:
+            # Our hashed backup codes (security.backup_codes), never cached as the
+            # token step's device.
+            return backup_codes.backup_device_for(user=self.get_user())
         if not self.device_cache:
             candidates = self._code_devices()
             wanted = self.request.POST.get("challenge_device") or self.storage.data.get("challenge_device")
-            if step == self.BACKUP_STEP:
-                self.device_cache = StaticDevice.objects.filter(user=self.get_user(), confirmed=True).first()
-            elif wanted:
+            if wanted:
                 self.device_cache = next((d for d in candidates if d.persistent_id == wanted), None)
             if not self.device_cache and candidates:
                 self.device_cache = candidates[0]
@@ -153,7 +159,9 @@ class SignInView(LoginView):
             request=self.request,
             detail={"step": self.steps.current},
         )
-        if codes.attempt_exhausted(purpose=OneTimeCode.Purpose.SIGN_IN, binding=self.attempt.get("binding", "")):
+        if self._wrong_device_code_counted() or codes.attempt_exhausted(
+            purpose=OneTimeCode.Purpose.SIGN_IN, binding=self.attempt.get("binding", "")
+        ):
             # An attempt ended by wrong codes counts towards the User ID lock like a
             # wrong password does, so guessing codes across attempts also locks.
             user_login_failed.send(sender=__name__, credentials={"username": user.username}, request=self.request)
@@ -165,11 +173,27 @@ class SignInView(LoginView):
             return signin.lockout_response(self.request)
         return super().render(form, **kwargs)
 
+    def _wrong_device_code_counted(self) -> bool:
+        """Count a wrong app or backup code in this attempt; whether the attempt is
+        now over. (django-otp's throttling only slows guessing down.)"""
+        if self.steps.current == self.TOKEN_STEP and isinstance(self.get_device(), OutOfBandDevice):
+            return False
+        attempt = self.storage.data.get(CONTEXT_KEY)
+        if not attempt:
+            return False
+        attempt["wrong_codes"] = attempt.get("wrong_codes", 0) + 1
+        self.storage.data[CONTEXT_KEY] = attempt
+        return attempt["wrong_codes"] >= MAX_WRONG_DEVICE_CODES
+
     def get_context_data(self, form, **kwargs):
         context = super().get_context_data(form, **kwargs)
+        if self.steps.current == self.TOKEN_STEP:
+            # The parent counts django-otp's plain-text StaticTokens; ours are hashed.
+            context["backup_tokens"] = backup_codes.unused_codes(user=self.get_user()).count()
         context["risk_explanation"] = self.attempt.get("explanation", "")
         context["challenge_note"] = getattr(context.get("device"), "challenge_note", "")
         context["support_phone"] = settings.SUPPORT_PHONE
+        context["passkey_sign_in"] = passkeys.passkeys_usable_here(self.request)
         return context
 
     # --- in -----------------------------------------------------------------------------------

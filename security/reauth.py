@@ -1,0 +1,95 @@
+"""Confirming it's you again before a sensitive change ("step-up").
+
+A signed-in person re-enters their password, or a code we send to a contact already
+on file, before changing contact details or two-step verification. The confirmation is
+kept in their session for 10 minutes and is for that login only. Wrong passwords are
+counted: after 5 in 30 minutes the session is ended, so a borrowed, signed-in browser
+cannot be used to guess the password."""
+
+from __future__ import annotations
+
+import time
+from functools import wraps
+from urllib.parse import urlencode
+
+from django.core.cache import cache
+from django.http import HttpRequest
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from accounts.models import User
+
+SESSION_KEY = "security_reauth"
+VALIDITY_SECONDS = 10 * 60
+MAX_WRONG_PASSWORDS = 5
+WRONG_PASSWORD_WINDOW = 30 * 60
+
+
+def reauth_mark(request: HttpRequest, *, method: str) -> None:
+    request.session[SESSION_KEY] = {"user": request.user.pk, "at": int(time.time()), "method": method}
+
+
+def reauth_age(request: HttpRequest) -> int | None:
+    """Seconds since this session last confirmed it's the user, or None."""
+    state = request.session.get(SESSION_KEY)
+    if not isinstance(state, dict) or state.get("user") != request.user.pk:
+        return None
+    return int(time.time()) - int(state.get("at", 0))
+
+
+def reauth_is_fresh(request: HttpRequest) -> bool:
+    age = reauth_age(request)
+    return age is not None and 0 <= age <= VALIDITY_SECONDS
+
+
+def reauth_clear(request: HttpRequest) -> None:
+    request.session.pop(SESSION_KEY, None)
+
+
+def safe_next(request: HttpRequest, candidate: str | None, default: str) -> str:
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return default
+
+
+def reauth_url(next_path: str) -> str:
+    return f"{reverse('security:confirm')}?{urlencode({'next': next_path})}"
+
+
+def reauth_required(view=None, *, return_to: str | None = None):
+    """The view needs a confirmation less than 10 minutes old; otherwise the person
+    confirms first and comes back (to ``return_to``, a URL name, for POST-only views)."""
+
+    def decorator(func):
+        @wraps(func)
+        def wrapper(request: HttpRequest, *args, **kwargs):
+            if not reauth_is_fresh(request):
+                back = reverse(return_to) if return_to else request.get_full_path()
+                return redirect(reauth_url(back))
+            return func(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator(view) if view is not None else decorator
+
+
+def _wrong_password_key(user: User) -> str:
+    return f"reauth:wrong:{user.pk}"
+
+
+def wrong_password_count(user: User) -> int:
+    """Record one wrong password; the count in the current window."""
+    key = _wrong_password_key(user)
+    cache.add(key, 0, timeout=WRONG_PASSWORD_WINDOW)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=WRONG_PASSWORD_WINDOW)
+        return 1
+
+
+def wrong_passwords_clear(user: User) -> None:
+    cache.delete(_wrong_password_key(user))
