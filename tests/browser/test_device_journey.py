@@ -42,7 +42,7 @@ def test_new_device_code_remember_then_no_code_then_cookies_cleared(browser_sess
     page.get_by_label("Security code").fill(texted_code())
     page.get_by_label("Remember this device").check()
     page.get_by_role("button", name="Continue").click()
-    expect(page.get_by_text(f"•••• {issued.card.last4}")).to_be_visible()
+    expect(page.get_by_text(f"•••• {issued.card.last4}").first).to_be_visible()
     browser_session.assert_clean()
 
     page.get_by_role("button", name="Sign out").click()

@@ -65,7 +65,7 @@ def test_enroll_a_card_then_sign_out_and_sign_in(browser_session):
     page.get_by_role("button", name="Finish enrolling").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Your cards")
-    expect(page.get_by_text(f"•••• {issued.card.last4}")).to_be_visible()
+    expect(page.get_by_text(f"•••• {issued.card.last4}").first).to_be_visible()
     expect(page.get_by_text("Your User ID is nora.l88")).to_be_visible()
     assert User.objects.filter(username="nora.l88", cardholder=holder).exists()
     browser_session.assert_clean()
@@ -73,7 +73,7 @@ def test_enroll_a_card_then_sign_out_and_sign_in(browser_session):
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_text("You have signed out")).to_be_visible()
     browser_session.sign_in(User.objects.get(username="nora.l88"), PASSWORD)
-    expect(page.get_by_text(f"•••• {issued.card.last4}")).to_be_visible()
+    expect(page.get_by_text(f"•••• {issued.card.last4}").first).to_be_visible()
     browser_session.assert_clean()
     page_text = page.content()
     assert issued.pan not in page_text

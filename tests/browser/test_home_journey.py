@@ -48,7 +48,7 @@ def test_cardholder_logs_in_from_home_page_and_sees_their_card(browser_session):
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(re.compile(r"/cards/$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Your cards")
-    expect(page.get_by_text(f"•••• {issued.card.last4}")).to_be_visible()
+    expect(page.get_by_text(f"•••• {issued.card.last4}").first).to_be_visible()
     expect(page.get_by_role("banner")).to_contain_text(user.get_full_name())
     browser_session.screenshot("cards")
     browser_session.assert_clean()
