@@ -3,8 +3,6 @@ device's built-in one, with user verification: the stand-in for Face ID, Touch I
 Windows Hello): sign in, add a passkey on the security page, sign out, sign back in with
 it and land on the cards; a device that does not confirm it's you is refused."""
 
-import time
-
 import pytest
 from django_otp_webauthn.models import WebAuthnCredential
 from playwright.sync_api import expect
@@ -72,6 +70,12 @@ def add_passkey(session, user) -> tuple:
     return authenticator
 
 
+def settle(page) -> None:
+    """Let the page finish loading (its icon comes last) before leaving it: leaving
+    earlier cancels those loads, which the session reports as failed requests."""
+    page.wait_for_load_state("networkidle")
+
+
 def presence(cdp, authenticator_id: str, *, automatic: bool) -> None:
     cdp.send("WebAuthn.setAutomaticPresenceSimulation", {"authenticatorId": authenticator_id, "enabled": automatic})
 
@@ -83,9 +87,21 @@ def without_passkey_autofill(page) -> None:
     page.add_init_script("PublicKeyCredential.isConditionalMediationAvailable = async () => false;")
 
 
+def release(page, held: list) -> None:
+    """Let the one request held by a route go on, once the route has it."""
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert len(held) == 1
+    held[0].continue_()
+
+
 def sign_out_to_login(session) -> None:
     page = session.page
+    settle(page)
     page.get_by_role("button", name="Sign out").click()
+    settle(page)
     session.goto("/account/login/")
     expect(page.get_by_role("button", name="Sign in with a passkey")).to_be_visible()
 
@@ -117,17 +133,18 @@ def test_passkey_autofill_in_the_user_id_field_signs_in(browser_session):
     user, _ = cardholder()
     page = browser_session.page
     add_passkey(browser_session, user)
+    settle(page)
     page.get_by_role("button", name="Sign out").click()
+    settle(page)
 
-    # The authenticator answers the autofill request as if the person picked their
-    # passkey from the User ID field's suggestions, at once. A person takes a moment, in
-    # which the page finishes loading (its icon): the answer is held back as long.
-    def a_moment_later(route):
-        time.sleep(0.5)
-        route.continue_()
-
-    page.route("**/account/passkeys/authentication/complete/**", a_moment_later)
-    browser_session.goto("/account/login/")
+    # The authenticator answers the autofill request at once, as if the person picked
+    # their passkey from the User ID field's suggestions. A person takes a moment, in
+    # which the page finishes loading: the answer is held until it has.
+    held = []
+    page.route("**/account/passkeys/authentication/complete/**", lambda route: held.append(route))
+    with page.expect_request("**/authentication/complete/**"), page.expect_response("**/favicon.svg"):
+        browser_session.goto("/account/login/")
+    release(page, held)
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Your cards")
     event = SecurityEvent.objects.filter(user=user, kind=SecurityEvent.Kind.SIGN_IN_SUCCEEDED).latest("created_at")
