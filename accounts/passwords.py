@@ -6,6 +6,7 @@ Configured in settings.AUTH_PASSWORD_VALIDATORS; numbers come from settings too.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import re
 from functools import cache
 from pathlib import Path
@@ -134,3 +135,75 @@ class PasswordHistoryValidator:
 
     def get_help_text(self) -> str:
         return f"Don't reuse any of your last {self.count} passwords."
+
+
+class StaffPasswordValidator:
+    """Staff logins open the staff console, so their passwords are longer. Applies only
+    to a user who is staff; the other rules apply to everyone already.
+
+    A login made staff keeps the password it had: sign-in checks it against this rule
+    (``staff_password_meets_policy``) and the console stays shut until it is changed."""
+
+    def __init__(self, min_length: int = 16):
+        self.min_length = min_length
+
+    def applies_to(self, user) -> bool:
+        return bool(getattr(user, "is_staff", False))
+
+    def validate(self, password: str, user=None) -> None:
+        if self.applies_to(user) and len(password) < self.min_length:
+            raise ValidationError(
+                f"Staff passwords must be at least {self.min_length} characters long.",
+                code="password_too_short_for_staff",
+            )
+
+    def get_help_text(self) -> str:
+        return f"Staff: use at least {self.min_length} characters."
+
+
+def validators_for(user) -> list:
+    """The configured validators that apply to this user (the staff rules only to staff)."""
+    from django.contrib.auth.password_validation import get_default_password_validators
+
+    return [v for v in get_default_password_validators() if getattr(v, "applies_to", lambda _user: True)(user)]
+
+
+def help_texts_for(user) -> list[str]:
+    """The rules to show a person choosing a password."""
+    return [validator.get_help_text() for validator in validators_for(user)]
+
+
+# --- Staff passwords set before the person became staff ---------------------------------
+
+STAFF_PASSWORD_OUTDATED_KEY = "staff_password_outdated"
+
+
+def _password_digest(user) -> str:
+    # A digest of the stored hash, so the session never holds the hash itself.
+    return hashlib.sha256((user.password or "").encode()).hexdigest()
+
+
+def staff_password_meets_policy(*, user, raw_password: str) -> bool:
+    """At sign-in, with the password just typed: whether it meets the staff-only rules
+    (the rules for everyone were checked when it was set). When it does not, sign-in
+    marks the session (``staff_password_outdated_mark``) and the staff console refuses
+    it until the password is changed."""
+    for validator in validators_for(user):
+        if getattr(validator, "applies_to", None) is None:
+            continue
+        try:
+            validator.validate(raw_password, user)
+        except ValidationError:
+            return False
+    return True
+
+
+def staff_password_outdated_mark(*, request, user) -> None:
+    request.session[STAFF_PASSWORD_OUTDATED_KEY] = _password_digest(user)
+
+
+def staff_password_outdated(request) -> bool:
+    """This session signed in with a password below the staff rules, not changed since."""
+    marked = request.session.get(STAFF_PASSWORD_OUTDATED_KEY) if hasattr(request, "session") else None
+    user = getattr(request, "user", None)
+    return bool(marked) and user is not None and marked == _password_digest(user)

@@ -296,14 +296,21 @@ def password_reset_complete(*, user: User, raw_password: str, channel: str, requ
 class ReminderRoute(enum.Enum):
     CARD = "card"
     DETAILS = "details"
+    STAFF = "staff"  # a staff member sent it from the staff console
 
 
 def user_id_reminder_send(
-    *, user: User, route: ReminderRoute, request: HttpRequest | None = None, card_last4: str = ""
+    *,
+    user: User,
+    route: ReminderRoute,
+    request: HttpRequest | None = None,
+    card_last4: str = "",
+    actor: User | None = None,
+    reason: str = "",
 ) -> bool:
     """Email the User ID to the address on file. Returns whether one was sent; at most
     one reminder per user per quarter hour, so the form cannot be used to flood an
-    inbox."""
+    inbox. ``actor`` and ``reason``: the staff member who sent it, and why."""
     if not user.is_active:
         return False
     email = contact_on_file(user, Notification.Channel.EMAIL)
@@ -336,8 +343,13 @@ def user_id_reminder_send(
             kind=SecurityEvent.Kind.USER_ID_REMINDER,
             outcome=SecurityEvent.Outcome.SUCCESS,
             user=user,
+            actor=actor,
             request=request,
-            detail={"route": route.value, **({"card": f"•••• {card_last4}"} if card_last4 else {})},
+            detail={
+                "route": route.value,
+                **({"card": f"•••• {card_last4}"} if card_last4 else {}),
+                **({"reason": reason[:200]} if reason else {}),
+            },
         )
     return True
 

@@ -135,11 +135,12 @@ def password_set(*, user: User, raw_password: str) -> None:
 
 def password_rules_check(*, raw_password: str, user: User | None) -> list[dict[str, object]]:
     """Each rule of the policy with whether this password meets it: the live checklist."""
-    from django.contrib.auth.password_validation import get_default_password_validators
     from django.core.exceptions import ValidationError
 
+    from .passwords import validators_for
+
     results = []
-    for validator in get_default_password_validators():
+    for validator in validators_for(user):
         try:
             validator.validate(raw_password, user)
         except ValidationError as error:
@@ -147,6 +148,14 @@ def password_rules_check(*, raw_password: str, user: User | None) -> list[dict[s
         else:
             results.append({"rule": validator.get_help_text(), "ok": True, "message": ""})
     return results
+
+
+def password_rules_for(*, user: User | None) -> list[dict[str, object]]:
+    """The rules this person's password must follow, none ticked yet (the checklist
+    before they type)."""
+    from .passwords import help_texts_for
+
+    return [{"rule": text, "ok": False, "message": ""} for text in help_texts_for(user)]
 
 
 class UserIdChangeError(Exception):

@@ -1,24 +1,30 @@
 """Admin for cards. Card numbers appear only as "•••• 1234": the keyed hash, its key
 version and the first six digits never reach a page, a form, a search or a URL filter.
 
-Cards, accounts, transactions, rewards and payments are view-only here; staff actions
-on them (freeze, replace, resolve a dispute) come later as admin actions calling
-services. Change lists join what they display (``list_select_related``) so a page
-costs the same number of queries for 5 rows or 100.
+Cards, accounts, transactions, rewards and payments are view-only here; staff act on
+them through pages that ask for a reason and call services (freeze a card below; the
+dispute queue and payment returns in admin_payments.py). Change lists join what they
+display (``list_select_related``) so a page costs the same number of queries for 5 rows
+or 100.
 """
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.admin.views.main import SEARCH_VAR
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html_join
 
 from security.admin import HiddenFieldsMixin, ReadOnlyAdminMixin, StaffAuditMixin, changelist_link
 
-from . import cardnumbers
+from . import cardnumbers, services
 from .models import (
     Autopay,
     BusinessProgram,
@@ -57,14 +63,6 @@ class CardInline(ReadOnlyAdminMixin, HiddenFieldsMixin, admin.TabularInline):
     @admin.display(description="Expires")
     def expiry(self, obj: Card) -> str:
         return obj.expiry_display
-
-
-class HolderCardInline(CardInline):
-    """A cardholder's cards, on the cardholder page."""
-
-    fk_name = "holder"
-    fields = ("number", "account", "role", "status", "expiry")
-    readonly_fields = fields
 
 
 class AccountCardInline(CardInline):
@@ -169,8 +167,21 @@ class CardAccountAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return format_html_join(" · ", "{}", ((link,) for link in links))
 
 
+class CardFreezeForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason",
+        max_length=200,
+        help_text='Why, e.g. "suspected fraud: purchases the cardholder does not recognize". Recorded in the '
+        "audit trail.",
+        widget=forms.TextInput(attrs={"size": 60}),
+    )
+
+
 @admin.register(Card)
 class CardAdmin(ReadOnlyAdminMixin, HiddenFieldsMixin, admin.ModelAdmin):
+    """Cards, view-only. Staff with ``cards.freeze_card`` (the fraud team) freeze one
+    with a reason, through the same service as the cardholder's own freeze."""
+
     hidden_fields = CARD_SECRET_FIELDS
     list_display = ("number", "holder", "product", "account_reference", "role", "status", "expiry", "issued_at")
     list_filter = ("status", "role")
@@ -186,6 +197,7 @@ class CardAdmin(ReadOnlyAdminMixin, HiddenFieldsMixin, admin.ModelAdmin):
         ("Activity", {"fields": ("activity",)}),
     )
     readonly_fields = flatten_fieldsets(fieldsets)
+    change_form_template = "admin/cards/card/change_form.html"
 
     def changelist_view(self, request, extra_context=None):
         # Someone pasted a whole card number into the search box. Search by its last 4
@@ -206,6 +218,51 @@ class CardAdmin(ReadOnlyAdminMixin, HiddenFieldsMixin, admin.ModelAdmin):
     @admin.display(description="Card number", ordering="last4")
     def number(self, obj: Card) -> str:
         return obj.masked_number
+
+    @staticmethod
+    def may_freeze(request) -> bool:
+        return request.user.has_perm("cards.freeze_card") or request.user.has_perm("cards.change_card")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "may_freeze": self.may_freeze(request)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def get_urls(self):
+        extra = [path("<int:card_id>/freeze/", self.admin_site.admin_view(self.freeze_view), name="cards_card_freeze")]
+        return extra + super().get_urls()
+
+    def freeze_view(self, request, card_id: int):
+        if not self.may_freeze(request):
+            raise PermissionDenied
+        card = get_object_or_404(Card.objects.select_related("account__product", "holder"), pk=card_id)
+        change_url = reverse("admin:cards_card_change", args=[card.pk])
+        form = CardFreezeForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.card_freeze(actor=request.user, card=card, reason=form.cleaned_data["reason"], request=request)
+            except services.CardServiceError as error:
+                form.add_error(None, str(error))
+            else:
+                self.message_user(
+                    request,
+                    f"Card {card.masked_number} is frozen: new purchases are declined.",
+                    messages.SUCCESS,
+                )
+                return redirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Freeze card",
+            "subject": card,
+            "opts": self.model._meta,
+            "intro": (
+                f"{card.masked_number} ({card.account.product.name}), held by {card.holder.legal_name}. "
+                "New purchases are declined at once; purchases already approved still go through."
+            ),
+            "form": form,
+            "change_url": change_url,
+            "changelist_url": reverse("admin:cards_card_changelist"),
+        }
+        return TemplateResponse(request, "admin/cards/card/staff_action.html", context)
 
     @admin.display(description="Product", ordering="account__product__name")
     def product(self, obj: Card) -> str:
@@ -426,4 +483,5 @@ class DisputeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return obj.transaction.account.reference
 
 
+from . import admin_payments as admin_payments  # noqa: E402,F401  (payment returns and the dispute queue)
 from . import admin_processing  # noqa: E402,F401  (registers the processor and card-request admins)

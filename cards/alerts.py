@@ -3,9 +3,10 @@
 ``transaction_alerts_dispatch`` is called by ``cards.ledger`` on every transaction
 change (authorized, declined, posted, reversed, refunded), inside the same database
 transaction, so an alert is written to the outbox exactly when the change commits.
-Rules decide who is told what; there are none yet, so nothing is sent. The alert
-preferences issue adds rules to ``RULES`` (or replaces ``rules_for``): each takes the
-transaction and returns the alerts to send. Idempotency keys make a re-run harmless.
+Rules decide who is told what: each takes the transaction and returns the alerts to
+send. The one rule so far reads each user's alert preferences (``cards.alert_rules``).
+Idempotency keys (per transaction, status, alert, channel and recipient) make a re-run
+harmless.
 """
 
 from __future__ import annotations
@@ -33,11 +34,26 @@ class Alert:
 
 
 AlertRule = Callable[["Transaction"], Iterable[Alert]]
-RULES: list[AlertRule] = []
+
+
+def _alert_preferences(transaction: Transaction) -> Iterable[Alert]:
+    # Imported late: alert_rules reads models and selectors that import this module.
+    from .alert_rules import transaction_alerts
+
+    return transaction_alerts(transaction)
+
+
+RULES: list[AlertRule] = [_alert_preferences]
 
 
 def rules_for(transaction: Transaction) -> list[AlertRule]:
     return list(RULES)
+
+
+def _key(transaction: Transaction, alert: Alert) -> str:
+    # Per recipient: the cardholder and the basic card member may both be told.
+    recipient = f"-u{alert.user.pk}" if alert.user is not None else ""
+    return f"txn-{transaction.pk}-{transaction.status}-{alert.kind}-{alert.channel}{recipient}"
 
 
 def transaction_alerts_dispatch(transaction: Transaction) -> int:
@@ -52,7 +68,7 @@ def transaction_alerts_dispatch(transaction: Transaction) -> int:
                 subject=alert.subject,
                 body=alert.body,
                 user=alert.user,
-                idempotency_key=f"txn-{transaction.pk}-{transaction.status}-{alert.kind}-{alert.channel}",
+                idempotency_key=_key(transaction, alert),
             )
             queued += 1
     return queued

@@ -247,6 +247,9 @@ class Transaction(models.Model):
         PAYMENT = "payment", "Payment"
         PAYMENT_RETURN = "payment_return", "Returned payment"
         CREDIT = "credit", "Credit"
+        # A credit taken back (a declined dispute's temporary credit): a debit row, so
+        # the credit itself stays as it was posted.
+        CREDIT_REVERSAL = "credit_reversal", "Credit reversed"
         FEE = "fee", "Fee"
         INTEREST = "interest", "Interest"
 
@@ -279,7 +282,8 @@ class Transaction(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=~Q(kind__in=["purchase", "fee", "interest", "payment_return"]) | Q(amount__gt=0),
+                condition=~Q(kind__in=["purchase", "fee", "interest", "payment_return", "credit_reversal"])
+                | Q(amount__gt=0),
                 name="txn_debits_positive",
             ),
             models.CheckConstraint(
@@ -495,6 +499,21 @@ class Payment(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     posted_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # A payment the bank sent back (insufficient funds, closed account): the credit is
+    # reversed by its own ledger row, so the payment's transaction stays as posted.
+    return_transaction = models.OneToOneField(
+        Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="returned_payment"
+    )
+    return_reason = models.CharField(max_length=30, blank=True)
+    return_note = models.CharField(max_length=200, blank=True)
+    returned_at = models.DateTimeField(null=True, blank=True)
+    returned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         constraints = [
@@ -502,8 +521,18 @@ class Payment(models.Model):
             models.CheckConstraint(
                 condition=~Q(status="posted") | Q(transaction__isnull=False), name="payment_posted_has_txn"
             ),
+            models.CheckConstraint(
+                condition=~Q(status="returned") | Q(transaction__isnull=False, return_transaction__isnull=False),
+                name="payment_returned_has_txns",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="cancelled") | Q(cancelled_at__isnull=False), name="payment_cancelled_has_time"
+            ),
         ]
-        indexes = [models.Index(fields=["status", "scheduled_for"], name="payment_due_idx")]
+        indexes = [
+            models.Index(fields=["status", "scheduled_for"], name="payment_due_idx"),
+            models.Index(fields=["account", "-scheduled_for"], name="payment_account_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"Payment of {self.amount} {self.currency} on {self.scheduled_for}"
@@ -563,7 +592,18 @@ class Dispute(models.Model):
     temporary_credit = models.OneToOneField(
         Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="dispute_credit"
     )
+    # The part of the charge in dispute (the whole charge unless the cardholder said less).
+    amount = money_field(null=True, blank=True)
+    # Resolved with no temporary credit granted: the credit posted at resolution.
+    resolution_credit = models.OneToOneField(
+        Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="dispute_resolution"
+    )
+    # Declined after a temporary credit: the debit that took it back.
+    credit_reversal = models.OneToOneField(
+        Transaction, null=True, blank=True, on_delete=models.PROTECT, related_name="dispute_reversal"
+    )
     created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -573,7 +613,14 @@ class Dispute(models.Model):
                 condition=Q(status__in=["submitted", "under_review", "info_needed"]),
                 name="dispute_one_open_per_transaction",
             ),
+            models.CheckConstraint(condition=Q(amount__isnull=True) | Q(amount__gt=0), name="dispute_amount_gt_0"),
+            models.CheckConstraint(
+                condition=Q(status__in=["resolved", "declined"], resolved_at__isnull=False)
+                | (~Q(status__in=["resolved", "declined"]) & Q(resolved_at__isnull=True)),
+                name="dispute_resolved_at_iff_closed",
+            ),
         ]
+        indexes = [models.Index(fields=["status", "created_at"], name="dispute_queue_idx")]
 
     def __str__(self) -> str:
         return f"Dispute {self.pk} ({self.get_status_display()})"
@@ -602,3 +649,118 @@ class CardCheckFailure(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.get_purpose_display()} check failed at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+# --- Disputes: their timeline and evidence; alert preferences ----------------------------
+
+
+class DisputeEvent(AppendOnlyModel):
+    """One step in a dispute's timeline (submitted, under review, more information
+    needed, a temporary credit, resolved, declined, information added). The cardholder
+    sees every step and its note."""
+
+    class Kind(models.TextChoices):
+        SUBMITTED = "submitted", "Submitted"
+        UNDER_REVIEW = "under_review", "Under review"
+        INFO_REQUESTED = "info_requested", "More information needed"
+        INFO_ADDED = "info_added", "Information added"
+        TEMPORARY_CREDIT = "temporary_credit", "Temporary credit"
+        RESOLVED = "resolved", "Resolved in your favour"
+        DECLINED = "declined", "Declined"
+        CREDIT_REVERSED = "credit_reversed", "Temporary credit reversed"
+
+    dispute = models.ForeignKey("Dispute", on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    status = models.CharField(max_length=15, choices=Dispute.Status.choices, help_text="The status after this step")
+    note = models.TextField(max_length=2000, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    by_staff = models.BooleanField(default=False)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["dispute", "at"], name="dispute_event_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
+
+
+def dispute_attachment_path(instance: "DisputeAttachment", filename: str) -> str:
+    # A random name: nothing the uploader typed reaches the file system.
+    extension = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg"}.get(instance.content_type, "")
+    return f"disputes/{instance.dispute_id}/{secrets.token_hex(16)}{extension}"
+
+
+class DisputeAttachment(models.Model):
+    """Evidence for a dispute (a receipt, a screenshot): PDF, PNG or JPEG up to 5 MB,
+    type checked by its first bytes. Stored in private media (there is no MEDIA_URL):
+    only the dispute's cardholders and staff download it, through views that check."""
+
+    dispute = models.ForeignKey("Dispute", on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=dispute_attachment_path, max_length=200)
+    original_name = models.CharField(max_length=120)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(content_type__in=["application/pdf", "image/png", "image/jpeg"]),
+                name="dispute_attachment_type",
+            ),
+            models.CheckConstraint(condition=Q(size__gt=0, size__lte=5 * 1024 * 1024), name="dispute_attachment_size"),
+        ]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class AlertPreference(models.Model):
+    """How one user wants to hear about one kind of event: by email, by text, or both.
+    No row means the default (cards.alert_rules.DEFAULTS). Security alerts are not
+    here: they are always sent."""
+
+    class Kind(models.TextChoices):
+        PURCHASE = "purchase", "Every purchase"
+        PURCHASE_OVER = "purchase_over", "Purchases over an amount"
+        INTERNATIONAL = "international", "Purchases outside the US"
+        CARD_NOT_PRESENT = "card_not_present", "Online, phone and mail-order purchases"
+        DECLINED = "declined", "Declined purchases"
+        PAYMENT_DUE = "payment_due", "Payment due reminder"
+        PAYMENT_RECEIVED = "payment_received", "Payment received"
+        PAYMENT_RETURNED = "payment_returned", "Payment returned"
+        AUTOPAY_UPCOMING = "autopay_upcoming", "Autopay about to run"
+        STATEMENT_READY = "statement_ready", "Statement ready"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_preferences")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    email = models.BooleanField(default=False)
+    sms = models.BooleanField(default=False)
+    threshold = money_field(null=True, blank=True, help_text="Purchases over this amount (that alert only)")
+    days_before = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Payment due reminder only")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind"], name="alert_pref_one_per_kind"),
+            models.CheckConstraint(
+                condition=Q(threshold__isnull=True) | Q(kind="purchase_over", threshold__gt=0),
+                name="alert_pref_threshold_only_over_amount",
+            ),
+            models.CheckConstraint(
+                condition=Q(days_before__isnull=True) | Q(kind="payment_due", days_before__gte=1, days_before__lte=14),
+                name="alert_pref_days_only_payment_due",
+            ),
+        ]
+        indexes = [models.Index(fields=["kind", "user"], name="alert_pref_kind_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.user_id}"

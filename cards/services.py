@@ -17,7 +17,16 @@ from accounts.models import Cardholder, User
 from portal.money import quantize
 
 from . import cardnumbers
-from .models import BusinessProgram, Card, CardAccount, CardProduct, CardRequest, Category
+from .models import (
+    BusinessProgram,
+    Card,
+    CardAccount,
+    CardProduct,
+    CardRequest,
+    Category,
+    RewardEntry,
+    Transaction,
+)
 
 
 class CardServiceError(Exception):
@@ -167,15 +176,20 @@ def card_activate(*, card: Card, request=None) -> Card:
 # CARD_STATUS_CHANGED security event naming the actor.
 
 
-def _staff_agent(actor: User) -> bool:
-    """Staff serving a customer (by phone, from the admin) may use every control."""
-    return actor.is_active and actor.is_staff and actor.has_perm("cards.change_card")
+def _staff_agent(actor: User, *also: str) -> bool:
+    """Staff serving a customer (by phone, from the admin) may use every control; staff
+    holding one of ``also`` (e.g. "cards.freeze_card", the fraud team) that one."""
+    return (
+        actor.is_active
+        and actor.is_staff
+        and any(actor.has_perm(permission) for permission in ("cards.change_card", *also))
+    )
 
 
-def _require(actor: User, card: Card, allowed: Q | None, refusal: str) -> None:
+def _require(actor: User, card: Card, allowed: Q | None, refusal: str, *, staff_permission: str = "") -> None:
     from .selectors import card_visible_to
 
-    if _staff_agent(actor):
+    if _staff_agent(actor, *([staff_permission] if staff_permission else [])):
         return
     if not Card.objects.filter(card_visible_to(actor), pk=card.pk).exists():
         raise Http404("No card matches the given query.")
@@ -218,17 +232,24 @@ def _status_set(card: Card, status: str, **extra) -> str:
 
 
 @transaction.atomic
-def card_freeze(*, actor: User, card: Card, request=None) -> Card:
+def card_freeze(*, actor: User, card: Card, request=None, reason: str = "") -> Card:
     """Freeze an active card: the next authorization is declined. Freezing a frozen
-    card changes nothing."""
-    _require(actor, card, None, "")
+    card changes nothing. Staff (the fraud team, from the admin) give a ``reason``."""
+    _require(actor, card, None, "", staff_permission="cards.freeze_card")
     card = _locked(card)
     if card.status == Card.Status.FROZEN:
         return card
     if card.status != Card.Status.ACTIVE:
         raise CardServiceError("Only an active card can be frozen.")
     previous = _status_set(card, Card.Status.FROZEN, frozen_by=actor)
-    _card_event(card=card, actor=actor, request=request, action="freeze", **{"from": previous, "to": card.status})
+    _card_event(
+        card=card,
+        actor=actor,
+        request=request,
+        action="freeze",
+        **{"from": previous, "to": card.status},
+        **({"reason": reason[:200]} if reason else {}),
+    )
     return card
 
 
@@ -514,3 +535,105 @@ def card_request_decline(*, staff: User, card_request: CardRequest, note: str, r
     card_request.resolved_at = timezone.now()
     card_request.save(update_fields=["status", "note", "resolved_by", "resolved_at"])
     return card_request
+
+
+# --- Rewards ------------------------------------------------------------------------------
+
+
+class RewardsError(CardServiceError):
+    """A redemption the rules refuse; the message says why and what is possible."""
+
+
+@dataclass(frozen=True)
+class Redemption:
+    entry: RewardEntry  # the ledger's redeem row (negative quantity)
+    credit: Transaction  # the statement credit (negative amount, posted)
+    replayed: bool = False  # True when this idempotency key had already redeemed
+
+
+REDEMPTION_PREFIX = "rewards-redeem-"
+ZERO_REWARDS = Decimal("0.00")
+
+
+def _reward_amount_text(product: CardProduct, quantity: Decimal) -> str:
+    from portal.money import format_money
+
+    if product.rewards_kind == CardProduct.RewardsKind.POINTS:
+        return f"{quantity:,.0f} points"
+    return f"{format_money(quantity, product.currency)} cash back"
+
+
+@transaction.atomic
+def rewards_redeem(
+    *, actor: User, account: CardAccount, quantity: Decimal, idempotency_key: str, request=None
+) -> Redemption:
+    """Redeem points (or cash back) as a statement credit, in the product's steps
+    (``redemption_step`` units = ``redemption_step_value``).
+
+    Only someone who manages the account (its basic card member, or an administrator
+    of its business program) may redeem; anyone else is told the account is not found.
+    Under the account's row lock the balance is read, the credit is posted through
+    cards.ledger and the ledger gets its redeem row, all in one database transaction.
+    The idempotency key (one per rendered form) makes a double submit, a replayed POST
+    or two tabs redeem once: a second call with the same key returns the first result.
+    """
+    from . import ledger
+    from .selectors import account_managed_by, reward_balance
+
+    if not (CardAccount.objects.filter(account_managed_by(actor), pk=account.pk).exists() or _staff_agent(actor)):
+        raise Http404("No account matches the given query.")
+    if not (8 <= len(idempotency_key) <= 48) or not idempotency_key.replace("-", "").isalnum():
+        raise RewardsError("This form has expired. Open the rewards page again and redeem from there.")
+    network_id = f"{REDEMPTION_PREFIX}{idempotency_key}"
+
+    account = ledger.account_lock(account.pk)
+    done = Transaction.objects.filter(network_id=network_id).first()
+    if done is not None:
+        if done.account_id != account.pk:
+            raise RewardsError("This form has expired. Open the rewards page again and redeem from there.")
+        return Redemption(
+            entry=RewardEntry.objects.get(transaction=done, kind=RewardEntry.Kind.REDEEM), credit=done, replayed=True
+        )
+
+    product = account.product
+    step = Decimal(product.redemption_step)
+    quantity = quantize(quantity)
+    if account.status == CardAccount.Status.CLOSED:
+        raise RewardsError("Rewards can't be redeemed on a closed account. Call us to use your rewards.")
+    if quantity <= 0 or quantity % step:
+        raise RewardsError(
+            f"Redeem in steps of {_reward_amount_text(product, step)}, for example "
+            f"{_reward_amount_text(product, step)} or {_reward_amount_text(product, step * 2)}."
+        )
+    balance = reward_balance(account=account)
+    if quantity > balance:
+        raise RewardsError(
+            f"You have {_reward_amount_text(product, max(balance, ZERO_REWARDS))} to redeem: "
+            f"that's less than {_reward_amount_text(product, quantity)}."
+        )
+    steps = int(quantity // step)
+    value = quantize(product.redemption_step_value * steps)
+    unit_name = "Points" if product.rewards_kind == CardProduct.RewardsKind.POINTS else "Cash back"
+    description = f"{unit_name} redeemed for a statement credit"
+    credit = ledger.transaction_record(
+        account=account,
+        kind=Transaction.Kind.CREDIT,
+        status=Transaction.Status.POSTED,
+        amount=-value,
+        merchant_name="Rewards statement credit",
+        category=Category.OTHER,
+        network_id=network_id,
+        transacted_at=timezone.now(),
+        detail=f"{_reward_amount_text(product, quantity)} redeemed",
+    )
+    entry = RewardEntry.objects.create(
+        account=account,
+        transaction=credit,
+        kind=RewardEntry.Kind.REDEEM,
+        unit=RewardEntry.Unit.POINTS
+        if product.rewards_kind == CardProduct.RewardsKind.POINTS
+        else RewardEntry.Unit.CASH,
+        quantity=-quantity,
+        description=description,
+    )
+    return Redemption(entry=entry, credit=credit)

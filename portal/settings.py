@@ -15,6 +15,7 @@ import secrets
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -75,7 +76,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # --- Applications ----------------------------------------------------------------------
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, with the staff console as its site (2FA required).
+    "security.admin_apps.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -173,6 +175,7 @@ PASSWORD_MIN_LENGTH = env.int("PASSWORD_MIN_LENGTH", default=12)
 PASSWORD_MAX_LENGTH = env.int("PASSWORD_MAX_LENGTH", default=128)
 PASSWORD_HISTORY_COUNT = env.int("PASSWORD_HISTORY_COUNT", default=4)
 PASSWORD_FORBIDDEN_WORDS = env.list("PASSWORD_FORBIDDEN_WORDS", default=["meridian"])
+STAFF_PASSWORD_MIN_LENGTH = env.int("STAFF_PASSWORD_MIN_LENGTH", default=16)
 AUTH_PASSWORD_VALIDATORS = [
     {
         "NAME": "accounts.passwords.LengthValidator",
@@ -182,6 +185,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "accounts.passwords.BreachedPasswordValidator"},
     {"NAME": "accounts.passwords.PersonalInformationValidator"},
     {"NAME": "accounts.passwords.PasswordHistoryValidator", "OPTIONS": {"count": PASSWORD_HISTORY_COUNT}},
+    # Staff logins open the staff console: longer passwords (checked again at sign-in).
+    {"NAME": "accounts.passwords.StaffPasswordValidator", "OPTIONS": {"min_length": STAFF_PASSWORD_MIN_LENGTH}},
 ]
 
 # django-axes: lock the User ID (not the IP) after 5 password failures for 30 minutes.
@@ -241,6 +246,8 @@ TWO_FACTOR_REMEMBER_COOKIE_HTTPONLY = True
 # --- Sessions and cookies --------------------------------------------------------------
 SESSION_COOKIE_AGE = 12 * 60 * 60  # absolute limit; idle timeout is enforced separately
 SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=15 * 60)
+# Staff sessions (the staff console) end sooner when idle (accounts/middleware.py).
+STAFF_SESSION_IDLE_TIMEOUT = env.int("STAFF_SESSION_IDLE_TIMEOUT", default=10 * 60)
 SESSION_ABSOLUTE_TIMEOUT = SESSION_COOKIE_AGE
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -308,6 +315,9 @@ STORAGES = {
     },
 }
 
+# Dispute attachments: at most 5 files of 5 MB each are accepted (checked by the view).
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
+
 # --- Email and SMS ---------------------------------------------------------------------
 OUTBOX_DIR = Path(env.str("OUTBOX_DIR", default=str(VAR_DIR / "outbox")))
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="portal.mail.DevelopmentEmailBackend")
@@ -348,6 +358,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "cards.tasks.authorization_holds_expire",
         "schedule": 60 * 60.0,
     },
+    "payments-post-due": {"task": "cards.tasks.payments_post_due", "schedule": 60 * 60.0},
+    "autopay-run-due": {"task": "cards.tasks.autopay_run_due", "schedule": 60 * 60.0},
+    "payment-reminders": {
+        "task": "cards.tasks.payment_reminders_send",
+        "schedule": crontab(minute=0, hour=13),  # UTC: 8-9 a.m. in New York
+    },
+    # Re-runs close nothing twice (one statement per account and period).
+    "statements-close-cycles": {
+        "task": "statements.tasks.statements_close_cycles",
+        "schedule": crontab(hour=5, minute=30),  # UTC: just after midnight in New York
+    },
 }
 
 # --- Logging ---------------------------------------------------------------------------
@@ -360,6 +381,9 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        # WeasyPrint logs a line per page at INFO.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }
 NOTIFICATION_SWEEP_BATCH = 500

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_GET
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
-        return redirect("cards:list")
+        return redirect("cards:dashboard")
     return render(request, "portal/home.html")
 
 

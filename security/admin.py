@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin.utils import flatten_fieldsets
@@ -17,6 +19,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import services
 from .masking import mask_contact
@@ -329,3 +333,40 @@ class RecoveryLinkAdmin(ReadOnlyAdminMixin, HiddenFieldsMixin, admin.ModelAdmin)
     ordering = ("-created_at", "-id")
     fields = ("user", "created_by", "verification", "channel", "created_at", "expires_at", "used_at", "voided_at")
     readonly_fields = fields
+
+
+# --- Libraries' admins, without their secrets or their delete buttons --------------------
+
+# django-otp's own admins show an authenticator app's key (and a QR code of it) and let
+# anyone with "add" give a user a device with a key of their choosing; its static tokens
+# are kept in plain text. The portal does not use static tokens (security.backup_codes).
+for _model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+
+
+@admin.register(TOTPDevice)
+class AuthenticatorAppAdmin(ReadOnlyAdminMixin, HiddenFieldsMixin, admin.ModelAdmin):
+    """Who has an authenticator app, since when; never its key. Staff remove one with
+    "Reset two-step verification" on the user."""
+
+    hidden_fields = ("key",)
+    list_display = ("user", "name", "confirmed", "created_at", "last_used_at", "throttling_failure_count")
+    list_filter = ("confirmed",)
+    list_select_related = ("user",)
+    search_fields = ("user__username",)
+    ordering = ("-created_at", "-id")
+    fields = ("user", "name", "confirmed", "created_at", "last_used_at", "throttling_failure_count")
+    readonly_fields = fields
+
+
+# django-axes's admins would let staff delete failed attempts: an unlock with no reason
+# and no security event. "Unlock sign-in" on the user does that properly.
+for _model, _base in (
+    (AccessAttempt, AccessAttemptAdmin),
+    (AccessLog, AccessLogAdmin),
+    (AccessFailureLog, AccessFailureLogAdmin),
+):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+        admin.site.register(_model, type(_base.__name__, (ReadOnlyAdminMixin, _base), {"actions": None}))

@@ -36,6 +36,9 @@ class SecurityEvent(AppendOnlyModel):
         TWO_FACTOR_CHANGED = "two_factor_changed", "Two-step verification changed"
         CARD_STATUS_CHANGED = "card_status_changed", "Card status changed"
         STAFF_ACTION = "staff_action", "Staff action"
+        PAYMENT_ACCOUNT_ADDED = "payment_account_added", "Payment account added"
+        PAYMENT_ACCOUNT_REMOVED = "payment_account_removed", "Payment account removed"
+        AUTOPAY_CHANGED = "autopay_changed", "Autopay changed"
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", "Success"

@@ -85,7 +85,9 @@ def notify(
     if created:
         from .tasks import notification_deliver
 
-        transaction.on_commit(lambda: notification_deliver.delay(notification.pk))
+        # robust: a delivery that fails in eager mode must not turn the request that
+        # just committed into an error; the row waits in the outbox for the sweep.
+        transaction.on_commit(lambda: notification_deliver.delay(notification.pk), robust=True)
     return notification
 
 

@@ -180,5 +180,5 @@ def password_change(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "security/password.html",
-        {"form": form, "rules": account_services.password_rules_check(raw_password="", user=None)},
+        {"form": form, "rules": account_services.password_rules_for(user=request.user)},
     )

@@ -14,15 +14,15 @@ class StatementLineInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = StatementLine
     extra = 0
     can_delete = False
-    fields = ("posted_on", "description", "card", "amount", "transaction")
+    fields = ("posted_on", "kind", "description", "card_shown", "amount", "transaction")
     readonly_fields = fields
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("transaction")
 
     @admin.display(description="Card")
-    def card(self, obj: StatementLine) -> str:
-        return f"•••• {obj.card_last4}" if obj.card_last4 else "-"
+    def card_shown(self, obj: StatementLine) -> str:
+        return f"{obj.card_holder} •••• {obj.card_last4}".strip() if obj.card_last4 else "-"
 
 
 @admin.register(Statement)
@@ -43,7 +43,22 @@ class StatementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     ordering = ("-period_end", "-id")
     show_full_result_count = False
     fieldsets = (
-        (None, {"fields": ("account", "period_start", "period_end", "due_date", "currency")}),
+        (
+            None,
+            {
+                "fields": (
+                    "account",
+                    "product_name",
+                    "pay_in_full",
+                    "period_start",
+                    "period_end",
+                    "due_date",
+                    "currency",
+                    "credit_limit",
+                    "annual_rate",
+                )
+            },
+        ),
         (
             "Figures",
             {
@@ -54,12 +69,25 @@ class StatementAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     "fees",
                     "interest",
                     "closing_balance",
+                    "average_daily_balance",
+                    "grace_period",
+                    "past_due",
                     "minimum_due",
-                    "rewards_earned",
                 )
             },
         ),
-        ("Document", {"fields": ("created_at", "pdf_file", "pdf_sha256", "pdf_rendered_at")}),
+        (
+            "Rewards",
+            {
+                "fields": (
+                    "rewards_unit",
+                    "rewards_earned",
+                    "rewards_redeemed",
+                    "rewards_balance",
+                )
+            },
+        ),
+        ("Document", {"fields": ("created_at", "pdf_file", "pdf_sha256", "pdf_rendered_at", "pdf_requested_at")}),
     )
     readonly_fields = flatten_fieldsets(fieldsets)
     inlines = (StatementLineInline,)

@@ -1,6 +1,7 @@
 import pytest
+from django.test import Client
 
-from tests.factories import UserFactory, issue_card, open_account
+from tests.factories import UserFactory, force_login_without_code, issue_card, open_account, staff_session_confirm
 
 
 @pytest.fixture(autouse=True)
@@ -45,3 +46,18 @@ def _clean_cache():
     else:
         cache.clear()
     yield
+
+
+@pytest.fixture(autouse=True)
+def _staff_logins_confirmed_with_an_app(monkeypatch):
+    """A test's force_login() stands for a finished sign-in. For staff that always
+    includes the authenticator app's code (accounts.views.sign_in), so it also marks the
+    session confirmed, as the staff console requires. Tests of the console's gate use
+    tests.factories.force_login_without_code."""
+
+    def force_login(self, user, backend=None):
+        force_login_without_code(self, user, backend)
+        if user.is_staff:
+            staff_session_confirm(self, user)
+
+    monkeypatch.setattr(Client, "force_login", force_login)

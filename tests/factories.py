@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 import factory
+from django.test import Client
 from django.utils import timezone
 
 from accounts.models import Cardholder, User
@@ -146,3 +147,39 @@ def app_code(key: str, *, steps_ahead: int = 1) -> str:
     from django_otp.oath import totp
 
     return f"{totp(bytes.fromhex(key), step=30, digits=6, drift=steps_ahead):06d}"
+
+
+# --- Staff sessions ------------------------------------------------------------------------
+# The staff console (security.admin_site) opens only for a session confirmed with the
+# staff member's authenticator app. tests/conftest.py makes every force_login() of a staff
+# member such a session, standing for the sign-in (where staff always give the app's
+# code); force_login_without_code() is the plain one, for tests of that gate.
+
+force_login_without_code = Client.force_login
+
+
+def staff_session_confirm(client: Client, user: User) -> None:
+    """Mark the client's session as confirmed by the user's authenticator app (made for
+    them when they have none), as a sign-in with the app's code does."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="default", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+
+
+STAFF_PASSWORD = "staff-console-passphrase-42"  # meets the staff policy (16 characters or more)
+
+
+def staff_member(username: str, *, groups: tuple[str, ...] = (), **fields) -> User:
+    """A staff login in the given staff groups (accounts.staff_roles)."""
+    from django.contrib.auth.models import Group
+
+    user = User.objects.create_user(username, password=STAFF_PASSWORD, is_staff=True, **fields)
+    user.groups.set(Group.objects.filter(name__in=groups))
+    assert user.groups.count() == len(groups), f"unknown staff group among {groups}"
+    return user

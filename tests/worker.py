@@ -35,12 +35,14 @@ def _database_url() -> str:
 
 
 @contextmanager
-def celery_worker(*, outbox: Path, extra_env: dict[str, str] | None = None):
-    """Start a worker, point the app at its queue, yield the process, stop it."""
+def celery_worker(*, outbox: Path, extra_env: dict[str, str] | None = None, queue: str | None = None):
+    """Start a worker, point the app at its queue, yield the process, stop it. Pass the
+    same ``queue`` to a second worker to have it take over the first one's work (its
+    log is ``worker-<queue>-<n>.log`` beside the outbox)."""
     from portal.celery import app
 
     broker = require_worker_stack()
-    queue = f"test-{uuid.uuid4().hex[:12]}"
+    queue = queue or f"test-{uuid.uuid4().hex[:12]}"
     env = dict(os.environ)
     env.update(
         {
@@ -53,7 +55,8 @@ def celery_worker(*, outbox: Path, extra_env: dict[str, str] | None = None):
         }
     )
     env.update(extra_env or {})
-    log = open(outbox.parent / f"worker-{queue}.log", "w")  # noqa: SIM115 - closed below
+    log_path = outbox.parent / f"worker-{queue}-{len(list(outbox.parent.glob(f'worker-{queue}-*.log'))) + 1}.log"
+    log = open(log_path, "w")  # noqa: SIM115 - closed below
     process = subprocess.Popen(
         [
             sys.executable,

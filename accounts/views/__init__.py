@@ -1,6 +1,5 @@
 import time
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -9,6 +8,7 @@ from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from ..middleware import idle_timeout_for
 from .sign_in import SignInView
 
 __all__ = ["SignInView", "sign_out", "session_status", "session_extend"]
@@ -24,7 +24,7 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 
 def _seconds_left(request: HttpRequest) -> int:
     last = request.session.get("last_activity", int(time.time()))
-    return max(0, settings.SESSION_IDLE_TIMEOUT - (int(time.time()) - last))
+    return max(0, idle_timeout_for(request.user) - (int(time.time()) - last))
 
 
 @login_required

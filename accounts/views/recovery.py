@@ -11,7 +11,6 @@ import time
 from functools import wraps
 
 from django.contrib import messages
-from django.contrib.auth.password_validation import password_validators_help_texts
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -25,6 +24,7 @@ from security.models import Notification
 
 from .. import recovery
 from ..forms import CodeForm
+from ..passwords import help_texts_for
 from ..recovery_forms import (
     NewPasswordForm,
     PasswordResetStartForm,
@@ -221,9 +221,7 @@ def password_new(request: HttpRequest) -> HttpResponse:
             _flow_end(request)
             messages.success(request, "Your password has been changed. Log in with your new password.")
             return redirect("two_factor:login")
-    return render(
-        request, "accounts/recovery/password_new.html", {"form": form, "rules": password_validators_help_texts()}
-    )
+    return render(request, "accounts/recovery/password_new.html", {"form": form, "rules": help_texts_for(user)})
 
 
 # --- Forgot User ID --------------------------------------------------------------------
@@ -328,6 +326,4 @@ def link_password(request: HttpRequest) -> HttpResponse:
             request.session.pop(LINK_SESSION_KEY, None)
             messages.success(request, "Your password has been changed. Log in with your new password.")
             return redirect("two_factor:login")
-    return render(
-        request, "accounts/recovery/password_new.html", {"form": form, "rules": password_validators_help_texts()}
-    )
+    return render(request, "accounts/recovery/password_new.html", {"form": form, "rules": help_texts_for(link.user)})

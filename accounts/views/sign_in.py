@@ -16,7 +16,7 @@ from django.shortcuts import redirect
 from two_factor.utils import default_device
 from two_factor.views import LoginView
 
-from accounts import signin
+from accounts import passwords, signin
 from accounts.stepup import SignInBackupCodeForm, SignInCodeForm
 from portal.net import client_ip, ip_network
 from security import backup_codes, codes, devices, passkeys, risk
@@ -47,10 +47,10 @@ class SignInView(LoginView):
         if self.steps.current == self.AUTH_STEP:
             user = form.is_valid() and form.user_cache
             if user:
-                self._start_attempt(user)
+                self._start_attempt(user, raw_password=form.cleaned_data.get("password", ""))
         return result
 
-    def _start_attempt(self, user) -> None:
+    def _start_attempt(self, user, *, raw_password: str) -> None:
         request = self.request
         devices.code_devices_sync(user=user)
         trusted = devices.trusted_device_for(user=user, request=request)
@@ -65,6 +65,9 @@ class SignInView(LoginView):
             "trusted_device": trusted.pk if trusted else None,
             "risk": {"score": assessment.score, "level": assessment.level, "reasons": assessment.reasons},
             "explanation": assessment.explain(),
+            # A login made staff keeps its older, shorter password until it changes it.
+            "staff_password_outdated": user.is_staff
+            and not passwords.staff_password_meets_policy(user=user, raw_password=raw_password),
         }
 
     # --- which steps ------------------------------------------------------------------
@@ -90,6 +93,11 @@ class SignInView(LoginView):
         user = self.get_user()
         if not user or not self.attempt:
             return False
+        if user.is_staff:
+            # Staff can open the staff console: a code every time, even on a remembered
+            # device at low risk. (With no device at all there is no code to ask for;
+            # the console then sends them to set up an authenticator app.)
+            return bool(self._code_devices())
         level = self.attempt["risk"]["level"]
         if self.attempt.get("trusted_device") and level == risk.LOW:
             return False
@@ -140,7 +148,11 @@ class SignInView(LoginView):
     def get_form_kwargs(self, step=None):
         kwargs = super().get_form_kwargs(step)
         if step == self.TOKEN_STEP:
-            kwargs["can_remember"] = self.attempt.get("risk", {}).get("level") != risk.HIGH
+            # Remembering a device skips the code next time, which never happens for staff.
+            user = self.get_user()
+            kwargs["can_remember"] = self.attempt.get("risk", {}).get("level") != risk.HIGH and not (
+                user and user.is_staff
+            )
         return kwargs
 
     # --- wrong codes ----------------------------------------------------------------------
@@ -209,6 +221,8 @@ class SignInView(LoginView):
             "code_confirmed": self.needs_code(),
         }
         response = super().done(form_list, **kwargs)
+        if attempt.get("staff_password_outdated"):
+            passwords.staff_password_outdated_mark(request=self.request, user=user)
         trusted_id = attempt.get("trusted_device")
         if trusted_id:
             device = user.trusted_devices.filter(pk=trusted_id, revoked_at__isnull=True).first()

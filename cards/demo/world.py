@@ -37,6 +37,7 @@ from cards.models import (
 )
 from security.models import Notification, SecurityEvent
 from statements.models import Statement, StatementLine
+from statements.services import statements_backfill
 
 from . import cast, catalog
 from .spending import AccountTerms, CardSimulator, RewardRules, Row, settle_account, zone
@@ -242,6 +243,7 @@ class _Builder:
         # The rows went in by bulk insert, past the ledger: derive the balance caches.
         self.progress("Balances")
         ledger.ledger_rebuild(account_ids=[account.pk for _, account, _ in plans])
+        statements_backfill(account_ids=[account.pk for _, account, _ in plans])
         counts.update(
             cardholders=len(holders),
             users=len(logins),

@@ -23,10 +23,13 @@ def admin_user(db):
 
 @pytest.fixture
 def agent_client(client):
-    """A support agent: staff, allowed to view and change users, not a superuser."""
+    """A staff manager: staff, allowed to view and change users and to manage staff
+    logins, not a superuser."""
     agent = User.objects.create_user("support.agent", password=STAFF_PASSWORD, is_staff=True)
     agent.user_permissions.set(
-        Permission.objects.filter(content_type__app_label="accounts", codename__in=["view_user", "change_user"])
+        Permission.objects.filter(
+            content_type__app_label="accounts", codename__in=["view_user", "change_user", "manage_staff"]
+        )
     )
     client.force_login(agent)
     client.agent = agent
@@ -123,6 +126,32 @@ def test_superuser_can_deactivate_a_login_but_not_edit_its_contact_details(admin
     assert (user.is_active, user.email, user.username) == (False, email, username)
     event = SecurityEvent.objects.get(kind=SecurityEvent.Kind.STAFF_ACTION)
     assert (event.user, event.actor, event.detail["action"]) == (user, admin_user, "changed")
+
+
+def test_changing_users_without_managing_staff_cannot_make_anyone_staff(client, user):
+    editor = User.objects.create_user("user.editor", password=STAFF_PASSWORD, is_staff=True)
+    editor.user_permissions.set(Permission.objects.filter(codename__in=["view_user", "change_user"]))
+    client.force_login(editor)
+    administrators = Group.objects.get(name="Administrators")
+
+    response = client.post(user_change_url(user), permissions_post(is_staff="on", groups=[administrators.pk]))
+
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert (user.is_staff, list(user.groups.all())) == (False, [])
+
+
+def test_changing_users_without_managing_staff_cannot_touch_a_staff_login(client):
+    editor = User.objects.create_user("user.editor", password=STAFF_PASSWORD, is_staff=True)
+    editor.user_permissions.set(Permission.objects.filter(codename__in=["view_user", "change_user"]))
+    colleague = User.objects.create_user("colleague", password=STAFF_PASSWORD, is_staff=True)
+    client.force_login(editor)
+
+    response = client.post(user_change_url(colleague), permissions_post(is_active=None))
+
+    assert response.status_code == 403
+    colleague.refresh_from_db()
+    assert colleague.is_active
 
 
 def test_support_agent_can_change_staff_status_but_not_grant_superuser(agent_client, user):
@@ -228,6 +257,13 @@ def test_staff_unlock_and_user_id_change_from_the_admin(client, django_capture_o
     client.force_login(staff)
     page = client.get(reverse("admin:accounts_user_change", args=[member.pk])).content.decode()
     assert reverse("admin:accounts_user_unlock", args=[member.pk]) in page
+    unverified = client.post(reverse("admin:accounts_user_unlock", args=[member.pk]), {"reason": "ID checked"})
+    assert "Record an identity verification" in unverified.content.decode()
+    assert not SecurityEvent.objects.filter(kind="unlocked").exists()
+    client.post(
+        reverse("admin:accounts_user_verify_identity", args=[member.pk]),
+        {"method": "phone_call", "checks": ["date_of_birth", "postal_code"]},
+    )
     response = client.post(reverse("admin:accounts_user_unlock", args=[member.pk]), {"reason": "ID checked"})
     assert response.status_code == 302
     assert SecurityEvent.objects.filter(kind="unlocked", actor=staff, user=member).exists()

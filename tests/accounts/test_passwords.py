@@ -104,4 +104,5 @@ def test_policy_is_configured_from_settings(settings):
         "BreachedPasswordValidator",
         "PersonalInformationValidator",
         "PasswordHistoryValidator",
+        "StaffPasswordValidator",  # staff only (tests/accounts/test_staff_sign_in.py)
     ]

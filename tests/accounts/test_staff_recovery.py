@@ -15,24 +15,20 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
+from accounts.staff_roles import CUSTOMER_SERVICE
 from portal.models import ImmutableRowError
 from security import backup_codes, staff
 from security.models import IdentityVerification, OutOfBandDevice, RecoveryLink, SecurityEvent
-from tests.factories import DEFAULT_PASSWORD, UserFactory, two_step_app_on
+from tests.factories import DEFAULT_PASSWORD, STAFF_PASSWORD, UserFactory, staff_member, two_step_app_on
 from tests.security.dbscan import rows_containing
 
 pytestmark = pytest.mark.django_db
 
-STAFF_PASSWORD = "staff-admin-password-1"
 NEW_PASSWORD = "Harbor-Lantern-7731"
 
 
 def make_agent(username="support.agent"):
-    agent = User.objects.create_user(username, password=STAFF_PASSWORD, is_staff=True)
-    agent.user_permissions.set(
-        Permission.objects.filter(content_type__app_label="accounts", codename__in=["view_user", "change_user"])
-    )
-    return agent
+    return staff_member(username, groups=(CUSTOMER_SERVICE,))
 
 
 @pytest.fixture
@@ -226,13 +222,15 @@ def test_reset_needs_a_reason(agent_client, member):
     assert TOTPDevice.objects.filter(user=member).exists()
 
 
-def test_staff_without_change_permission_cannot_act(member):
+def test_staff_without_the_action_permissions_cannot_act(member):
+    # Viewing and even changing logins is not what lets someone recover one.
     viewer = User.objects.create_user("view.only", password=STAFF_PASSWORD, is_staff=True)
-    viewer.user_permissions.set(Permission.objects.filter(codename="view_user"))
+    viewer.user_permissions.set(Permission.objects.filter(codename__in=["view_user", "change_user"]))
     client = Client()
     client.force_login(viewer)
     assert client.get(url("verify_identity", member)).status_code == 403
     assert client.post(url("reset_two_step", member), {"reason": "x"}).status_code == 403
+    assert not IdentityVerification.objects.exists()
 
 
 # --- Replace a contact -------------------------------------------------------------------

@@ -8,6 +8,7 @@ import csv
 import io
 import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -120,7 +121,7 @@ def test_administrator_sets_a_limit_freezes_a_card_and_downloads_a_report(browse
         page.get_by_role("link", name="Download every transaction in these dates (CSV)").click()
     download = download_info.value
     assert download.suggested_filename.startswith("northwind-logistics-transactions-")
-    rows = list(csv.reader(io.StringIO(open(download.path(), encoding="utf-8").read())))  # noqa: PTH123, SIM115
+    rows = list(csv.reader(io.StringIO(Path(download.path()).read_text(encoding="utf-8"))))
     assert rows[0][:3] == ["Date", "Employee", "Card (last 4 digits)"]
     assert {row[2] for row in rows[1:]} == {card.last4 for card in cards.values()}
     assert all(card.first6 not in ",".join(row) for row in rows for card in cards.values())
@@ -140,6 +141,26 @@ def test_a_bad_report_date_is_explained_on_the_page(browser_session, program_adm
     expect(summary).to_contain_text("Enter a real start date, for example 1 3 2025")
     expect(page.get_by_role("heading", level=2, name=re.compile("^Spend by"))).to_have_count(0)
     browser_session.screenshot("business-report-error")
+    browser_session.assert_clean()
+
+
+def test_card_forms_look_right(browser_session, program_admin):
+    """Screenshots of the pages the journey above does not open, for people to look at."""
+    admin, program, cards = program_admin
+    page = browser_session.page
+    browser_session.sign_in(admin)
+    browser_session.goto(f"/business/cards/{cards['Emily Watson'].pk}/categories/")
+    page.get_by_role("checkbox", name="Travel").check()
+    page.get_by_role("button", name="Save blocked categories").click()
+    expect(page.get_by_role("status")).to_contain_text("Purchases in Travel are now blocked")
+    browser_session.screenshot("business-card-blocked")
+    browser_session.goto(f"/business/cards/{cards['Emily Watson'].pk}/close/")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Close Emily Watson's card")
+    browser_session.screenshot("business-card-close")
+    browser_session.goto(f"/business/{program.pk}/cards/request/")
+    page.get_by_role("button", name="Send request").click()
+    expect(page.get_by_role("alert").filter(has_text="There is a problem")).to_be_focused()
+    browser_session.screenshot("business-card-request-errors")
     browser_session.assert_clean()
 
 
@@ -169,8 +190,6 @@ def test_business_pages_are_accessible(axe_tab, program_admin, path, heading):
     expect(axe_tab.page.get_by_role("heading", level=1)).to_contain_text(heading)
     axe_tab.assert_accessible()
     axe_tab.assert_clean()
-    if axe_tab.page.viewport_size == DESKTOP:  # screenshot() takes both widths
-        axe_tab.screenshot("business-page-" + "-".join(re.findall(r"[a-z]+", heading.lower())))
 
 
 def test_business_form_errors_are_accessible(axe_tab, program_admin):

@@ -146,6 +146,7 @@ def test_cardholder_searches_transactions_and_redeems_points(browser_session, ca
 def axe_tab(request, axe_session: BrowserSession, cardholder) -> BrowserSession:
     axe_session.page.set_viewport_size(request.param)
     axe_session.sign_in(cardholder[0])
+    axe_session.page.wait_for_load_state("networkidle")
     return axe_session
 
 
@@ -160,6 +161,8 @@ def test_transactions_page_is_accessible_also_with_errors(axe_tab):
     axe_tab.goto("/cards/transactions/")
     expect(axe_tab.page.get_by_role("heading", level=1)).to_have_text("Transactions")
     axe_tab.assert_accessible()
+    # Let the page's own loads (the favicon) finish, so leaving it aborts nothing.
+    axe_tab.page.wait_for_load_state("networkidle")
     axe_tab.goto("/cards/transactions/?date_from=2020-01-01&amount_min=lots&status=pending")
     expect(axe_tab.page.get_by_role("alert").filter(has_text="There is a problem")).to_be_visible()
     axe_tab.assert_accessible()
@@ -185,6 +188,7 @@ def test_export_and_report_lost_pages_are_accessible(axe_tab, cardholder):
     axe_tab.goto("/cards/transactions/export/")
     expect(axe_tab.page.get_by_role("heading", level=1)).to_have_text("Download transactions")
     axe_tab.assert_accessible()
+    axe_tab.page.wait_for_load_state("networkidle")
     axe_tab.goto(f"/cards/{cardholder[1].card.pk}/lost-or-stolen/")
     expect(axe_tab.page.get_by_role("heading", level=1)).to_have_text("Report your card lost or stolen")
     axe_tab.assert_accessible()

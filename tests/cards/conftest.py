@@ -95,3 +95,57 @@ def business(db):
         account=account, holder=employee.cardholder, role=Card.Role.EMPLOYEE, monthly_limit=Decimal("500.00")
     )
     return {"admin": admin, "employee": employee, "program": program, "account": account, "card": issued}
+
+
+@pytest.fixture
+def roles(db):
+    """One person in each role around a personal account and two business programs, for
+    access tests (each URL × each role):
+
+    * ``owner``: basic card member of a personal account that also has ``supp``'s card;
+    * ``supplementary``: holds the supplementary card on the owner's account;
+    * ``employee``: holds an employee card in ``program``; ``colleague``'s card is beside it;
+    * ``admin``: administers ``program`` (no card of their own);
+    * ``other_admin``: administers ``other_program``, whose ``outsider`` card is not ours;
+    * ``stranger``: an unrelated cardholder with a card of their own.
+
+    Returns a namespace with ``users``, ``cards`` (Card objects) and ``issued`` (IssuedCard,
+    for sending processor events)."""
+    from types import SimpleNamespace
+
+    owner, supplementary, employee, stranger = UserFactory(), UserFactory(), UserFactory(), UserFactory()
+    admin, other_admin = UserFactory(cardholder=None), UserFactory(cardholder=None)
+    account = open_account(holder=owner.cardholder)
+    issued = {
+        "basic": issue_card(account=account),
+        "supp": issue_card(account=account, holder=supplementary.cardholder, role=Card.Role.SUPPLEMENTARY),
+    }
+    program, other_program = BusinessProgramFactory(), BusinessProgramFactory()
+    program.administrators.add(admin)
+    other_program.administrators.add(other_admin)
+    product = CardProductFactory(business=True)
+    business_account = open_account(holder=CardholderFactory(), product=product, program=program)
+    issued["employee"] = issue_card(
+        account=business_account,
+        holder=employee.cardholder,
+        role=Card.Role.EMPLOYEE,
+        monthly_limit=Decimal("500.00"),
+    )
+    issued["colleague"] = issue_card(account=business_account, holder=CardholderFactory(), role=Card.Role.EMPLOYEE)
+    other_account = open_account(holder=CardholderFactory(), product=product, program=other_program)
+    issued["outsider"] = issue_card(account=other_account, holder=CardholderFactory(), role=Card.Role.EMPLOYEE)
+    issued["stranger"] = issue_card(account=open_account(holder=stranger.cardholder))
+    return SimpleNamespace(
+        users={
+            "owner": owner,
+            "supplementary": supplementary,
+            "employee": employee,
+            "admin": admin,
+            "other_admin": other_admin,
+            "stranger": stranger,
+        },
+        cards={name: card.card for name, card in issued.items()},
+        issued=issued,
+        program=program,
+        other_program=other_program,
+    )

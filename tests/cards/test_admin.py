@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from cards.admin import CARD_SECRET_FIELDS, AccountCardInline, HolderCardInline
+from cards.admin import CARD_SECRET_FIELDS, AccountCardInline
 from cards.models import (
     Autopay,
     BusinessProgram,
@@ -181,7 +181,7 @@ def test_card_admin_configuration_never_names_the_secret_fields(admin_user, issu
     request = RequestFactory().get("/")
     request.user = admin_user
     card_admin = admin.site._registry[Card]
-    inlines = [AccountCardInline(Card, admin.site), HolderCardInline(Card, admin.site)]
+    inlines = [AccountCardInline(Card, admin.site)]
     named = {
         *card_admin.get_list_display(request),
         *(field.lstrip("=^@") for field in card_admin.get_search_fields(request)),
@@ -287,3 +287,46 @@ def test_business_program_change_records_a_staff_action(admin_client, admin_user
         "cards.businessprogram",
         str(program.pk),
     )
+
+
+# --- Freezing a card, and no page showing a card number or card ID -----------------------
+
+
+def test_the_freeze_page_shows_the_card_masked_and_asks_for_a_reason(admin_client, issued):
+    url = reverse("admin:cards_card_freeze", args=[issued.card.pk])
+
+    html = admin_client.get(url).content.decode()
+
+    assert f"Freeze card: •••• {issued.card.last4}" in html
+    assert 'name="reason"' in html
+    assert issued.pan not in html and issued.pan[:6] not in html
+    assert not re.search(rf">\s*{issued.card_id}\s*<", html)
+
+
+def test_a_card_that_is_not_active_cannot_be_frozen(admin_client, issued):
+    Card.objects.filter(pk=issued.card.pk).update(status=Card.Status.INACTIVE)
+
+    page = admin_client.get(change_url(issued.card)).content.decode()
+    response = admin_client.post(reverse("admin:cards_card_freeze", args=[issued.card.pk]), {"reason": "Fraud"})
+
+    assert reverse("admin:cards_card_freeze", args=[issued.card.pk]) not in page
+    assert "Only an active card can be frozen." in response.content.decode()
+    assert Card.objects.get(pk=issued.card.pk).status == Card.Status.INACTIVE
+
+
+def test_no_admin_page_shows_a_card_number_or_card_id(admin_client, cards_world):
+    """Every registered model's list, and the pages of its first rows in the card world."""
+    pages = []
+    for model, model_admin in admin.site._registry.items():
+        opts = model._meta
+        pages.append(reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"))
+        pages += [change_url(obj) for obj in model_admin.get_queryset(RequestFactory().get("/")).order_by("pk")[:3]]
+    pages.append(reverse("admin:cards_card_freeze", args=[cards_world.card.pk]))
+
+    for url in pages:
+        response = admin_client.get(url)
+        html = response.content.decode()
+        assert response.status_code == 200, url
+        assert cards_world.pan not in html and cards_world.pan[:6] not in html, url
+        assert cards_world.card.pan_hash not in html, url
+        assert not re.search(rf">\s*{cards_world.card_id}\s*<", html), url

@@ -96,7 +96,14 @@ def test_one_open_dispute_per_transaction(card):
 def test_closed_dispute_does_not_block_a_new_one(card):
     user = UserFactory()
     txn = TransactionFactory(card=card)
-    Dispute.objects.create(transaction=txn, opened_by=user, reason="duplicate", description="x", status="declined")
+    Dispute.objects.create(
+        transaction=txn,
+        opened_by=user,
+        reason="duplicate",
+        description="x",
+        status="declined",
+        resolved_at=timezone.now(),
+    )
     assert Dispute.objects.create(transaction=txn, opened_by=user, reason="other", description="y").pk
 
 

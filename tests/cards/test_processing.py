@@ -408,4 +408,5 @@ def test_an_authorization_costs_the_same_queries_however_long_the_history(busine
     for n in range(60):
         handle(event("clearing", card=card, amount="2.00", network_id=f"history-{n}"))
     assert _queries_for_one_authorization(card) == first
-    assert first == 12  # find card, lock account, re-read card, network id, month spend, writes, savepoints
+    # find card, lock account, re-read card, network id, month spend, writes, savepoints, alert choices
+    assert first == 13

@@ -125,5 +125,5 @@ def test_card_list_query_count_does_not_grow_with_cards(client, cardholder_with_
         issue_card(account=account, holder=CardholderFactory(), role=Card.Role.SUPPLEMENTARY)
     with CaptureQueriesContext(connection) as many_cards:
         html = client.get(reverse("cards:list")).content.decode()
-    assert html.count('class="card-summary"') == 21
+    assert html.count('class="card-picker__item"') == 21
     assert len(many_cards) == len(one_card)

@@ -22,6 +22,7 @@ def admin_user(db):
 
 
 def close_statement(*, card, lines=2, pdf="", period_end=dt.date(2025, 5, 15)):
+    # Made directly, not through statement_close: these tests are about the admin pages.
     """A closed cycle with ``lines`` posted purchases on it."""
     statement = Statement.objects.create(
         account=card.account,
@@ -33,11 +34,13 @@ def close_statement(*, card, lines=2, pdf="", period_end=dt.date(2025, 5, 15)):
         minimum_due=Decimal("0.00"),
         due_date=period_end + dt.timedelta(days=26),
         pdf=pdf,
+        pdf_sha256="0" * 64 if pdf else "",
     )
     for transaction in TransactionFactory.create_batch(lines, card=card):
         StatementLine.objects.create(
             statement=statement,
             transaction=transaction,
+            card=card,
             card_last4=card.last4,
             posted_on=period_end,
             description=transaction.merchant_name,

@@ -1,0 +1,102 @@
+"""The staff console: the Django admin, open only to active staff whose session was
+confirmed with a second factor they hold (an authenticator app, a passkey, or a backup
+code of theirs), and whose password meets the staff policy.
+
+Installed as the default admin site by ``security.apps.StaffAdminConfig`` (in
+INSTALLED_APPS in place of ``django.contrib.admin``), so every ``admin.register`` lands
+here. Built on django-two-factor-auth's ``AdminSiteOTPRequired``: a code texted or
+emailed to the contact on file verifies a cardholder's sign-in but not a staff session,
+since a swapped SIM or a read mailbox would then open the console.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import REDIRECT_FIELD_NAME, logout
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from two_factor.admin import AdminSiteOTPRequired
+
+from accounts.passwords import staff_password_outdated
+
+from .models import OutOfBandDevice
+
+SET_UP_APP_MESSAGE = (
+    "The staff console needs two-step verification with an authenticator app. Set it up here, then log in "
+    "again with a code from the app."
+)
+CODE_AGAIN_MESSAGE = "The staff console needs a code from your authenticator app. Log in again to continue."
+
+
+def staff_second_factor_confirmed(user) -> bool:
+    """This session was confirmed with a factor the staff member holds (not a code sent
+    to a contact on file)."""
+    device = getattr(user, "otp_device", None)
+    return device is not None and not isinstance(device, OutOfBandDevice)
+
+
+def staff_second_factor_exists(user) -> bool:
+    """The staff member has an authenticator app or a passkey to confirm a session with."""
+    from .passkeys import passkeys_for_user
+
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists() or passkeys_for_user(user=user).exists()
+
+
+class StaffAdminSite(AdminSiteOTPRequired):
+    site_header = f"{settings.ISSUER_NAME} staff console"
+    site_title = "Staff console"
+    index_title = "Staff console"
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        # The parent: active, staff, and verified by django-otp in this session.
+        return (
+            super().has_permission(request)
+            and staff_second_factor_confirmed(request.user)
+            and not staff_password_outdated(request)
+        )
+
+    def login(self, request: HttpRequest, extra_context=None) -> HttpResponse:
+        """Where the admin sends anyone it refuses. Our sign-in page asks staff for a code
+        every time (accounts.views.sign_in), so the console has no sign-in form of its own."""
+        next_url = self._next_url(request)
+        user = request.user
+        if self.has_permission(request):
+            return redirect(next_url)
+        if not user.is_authenticated:
+            return redirect_to_login(next_url)
+        if not (user.is_active and user.is_staff):
+            raise PermissionDenied
+        if staff_password_outdated(request):
+            messages.warning(
+                request,
+                f"Staff passwords must be at least {settings.STAFF_PASSWORD_MIN_LENGTH} characters long. "
+                "Choose a new password to open the staff console.",
+            )
+            return redirect("security:password")
+        if not staff_second_factor_exists(user):
+            messages.warning(request, SET_UP_APP_MESSAGE)
+            return redirect("security:two_step")
+        # They have an app (or a passkey), but this session was not confirmed with it:
+        # for example it began before they became staff. A fresh sign-in asks for it.
+        logout(request)
+        messages.info(request, CODE_AGAIN_MESSAGE)
+        return redirect_to_login(next_url)
+
+    def password_change(self, request: HttpRequest, extra_context=None) -> HttpResponse:
+        # The portal's own page: it keeps the password history, signs other sessions
+        # out and tells the person, which the admin's form would not.
+        return redirect("security:password")
+
+    def _next_url(self, request: HttpRequest) -> str:
+        candidate = request.POST.get(REDIRECT_FIELD_NAME) or request.GET.get(REDIRECT_FIELD_NAME)
+        if candidate and url_has_allowed_host_and_scheme(
+            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return candidate
+        return reverse("admin:index", current_app=self.name)
