@@ -25,7 +25,7 @@ install: $(BIN)/.installed
 run: install
 	$(DEV) $(PY) manage.py migrate --noinput
 	$(DEV) $(PY) manage.py seed_demo
-	@echo "Serving on http://$(HOST):$(PORT)/ (embedded mode: SQLite, eager Celery, outbox in var/outbox)"
+	@echo "Open http://localhost:$(PORT)/ (embedded mode: SQLite, eager Celery, codes and emails in var/outbox)"
 	$(DEV) $(PY) manage.py runserver $(HOST):$(PORT)
 
 test: install

@@ -266,6 +266,9 @@ def card_unfreeze(*, actor: User, card: Card, request=None) -> Card:
     if card.status != Card.Status.FROZEN:
         raise CardServiceError("Only a frozen card can be unfrozen.")
     if card.frozen_by_id != actor.pk:
+        if card.frozen_by is not None and card.frozen_by.is_staff and not actor.is_staff:
+            # A fraud-team freeze holds even if the cardholder's login is the problem.
+            raise PermissionDenied("Our fraud team froze this card. Call the number on the back of your card.")
         _require(actor, card, card_managed_by(actor), "This card was frozen by your account's administrator.")
     previous = _status_set(card, Card.Status.ACTIVE, frozen_by=None)
     _card_event(card=card, actor=actor, request=request, action="unfreeze", **{"from": previous, "to": card.status})

@@ -293,3 +293,23 @@ def test_employees_and_other_administrators_cannot_request_cards(business):
         with pytest.raises(Http404):
             request_card(business, actor=actor)
     assert not CardRequest.objects.exists()
+
+
+def test_a_fraud_team_freeze_cannot_be_lifted_by_the_cardholder():
+    from django.core.exceptions import PermissionDenied
+
+    from cards import services
+    from cards.models import Card
+    from tests.factories import UserFactory, issue_card, open_account
+
+    member = UserFactory()
+    card = issue_card(account=open_account(holder=member.cardholder)).card
+    analyst = UserFactory(cardholder=None, is_staff=True, is_superuser=True)
+    services.card_freeze(actor=analyst, card=card, reason="suspected fraud")
+    with pytest.raises(PermissionDenied, match="fraud team"):
+        services.card_unfreeze(actor=member, card=card)
+    card.refresh_from_db()
+    assert card.status == Card.Status.FROZEN
+    services.card_unfreeze(actor=analyst, card=card)
+    card.refresh_from_db()
+    assert card.status == Card.Status.ACTIVE
