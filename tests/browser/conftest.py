@@ -92,6 +92,10 @@ class BrowserSession:
             self.problems.append(f"console error on {self.page.url}: {message.text}")
 
     def _on_request_failed(self, request: Request) -> None:
+        # A request the browser itself cancelled because the page moved on (a click on
+        # "Sign out" while the favicon loads) is not a fault of the page.
+        if request.failure and "ERR_ABORTED" in request.failure:
+            return
         self.problems.append(f"request failed: {request.method} {request.url} ({request.failure})")
 
     def _on_response(self, response: Response) -> None:

@@ -28,7 +28,7 @@ def log_in(page, user, password):
     page.get_by_role("button", name="Log in").click()
 
 
-def test_new_device_code_remember_then_no_code_then_cookies_cleared(browser_session):
+def test_new_device_code_remember_then_no_code_then_removed_then_cookies_cleared(browser_session):
     user = UserFactory(phone="+12025550177", phone_verified_at=timezone.now())
     issued = issue_card(account=open_account(holder=user.cardholder))
     page = browser_session.page
@@ -51,7 +51,21 @@ def test_new_device_code_remember_then_no_code_then_cookies_cleared(browser_sess
     # Remembered: straight to the cards, no code.
     expect(page.get_by_role("heading", level=1)).to_have_text("Your cards")
 
+    # Removing the device on the security page takes effect on its next sign-in.
+    browser_session.goto("/security/devices/")
+    page.get_by_role("button", name=re.compile(r"^Remove ")).first.click()
+    expect(page.get_by_text("Device removed")).to_be_visible()
     page.get_by_role("button", name="Sign out").click()
+    page.wait_for_load_state("networkidle")
+    browser_session.goto("/account/login/")
+    log_in(page, user, DEFAULT_PASSWORD)
+    expect(page.get_by_role("heading", level=1)).to_have_text("We don't recognize this device")
+    page.get_by_label("Security code").fill(texted_code())
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_text(f"•••• {issued.card.last4}").first).to_be_visible()
+
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_load_state("networkidle")
     page.context.clear_cookies()
     browser_session.goto("/account/login/")
     log_in(page, user, DEFAULT_PASSWORD)
