@@ -27,7 +27,7 @@ from django.utils import timezone
 from portal.money import quantize
 
 from .alerts import transaction_alerts_dispatch
-from .models import CardAccount, Transaction, TransactionEvent
+from .models import CardAccount, RewardEntry, Transaction, TransactionEvent
 
 ZERO = Decimal("0.00")
 Status = Transaction.Status
@@ -148,6 +148,8 @@ class LedgerMismatch:
     rows_posted: Decimal
     cached_pending: Decimal
     rows_pending: Decimal
+    cached_rewards: Decimal = ZERO
+    rows_rewards: Decimal = ZERO
 
     def __str__(self) -> str:
         parts = []
@@ -155,6 +157,8 @@ class LedgerMismatch:
             parts.append(f"posted balance cached {self.cached_posted}, rows {self.rows_posted}")
         if self.cached_pending != self.rows_pending:
             parts.append(f"pending cached {self.cached_pending}, rows {self.rows_pending}")
+        if self.cached_rewards != self.rows_rewards:
+            parts.append(f"rewards cached {self.cached_rewards}, entries {self.rows_rewards}")
         return f"{self.reference}: " + "; ".join(parts)
 
 
@@ -170,10 +174,24 @@ def _row_sum(status: str):
     return Coalesce(Subquery(total, output_field=money), Value(ZERO, output_field=money), output_field=money)
 
 
+def _rewards_sum():
+    total = (
+        RewardEntry.objects.filter(account=OuterRef("pk"))
+        .order_by()
+        .values("account")
+        .annotate(total=Sum("quantity"))
+        .values("total")
+    )
+    money = DecimalField(max_digits=14, decimal_places=2)
+    return Coalesce(Subquery(total, output_field=money), Value(ZERO, output_field=money), output_field=money)
+
+
 def _with_row_sums(accounts):
     # Caches and sums are read in one statement: one snapshot, so traffic running
     # during a check cannot produce a false mismatch.
-    return accounts.annotate(rows_posted=_row_sum(Status.POSTED), rows_pending=_row_sum(Status.PENDING))
+    return accounts.annotate(
+        rows_posted=_row_sum(Status.POSTED), rows_pending=_row_sum(Status.PENDING), rows_rewards=_rewards_sum()
+    )
 
 
 def ledger_verify(
@@ -188,14 +206,21 @@ def ledger_verify(
     while True:
         batch = list(
             _with_row_sums(accounts.filter(pk__gt=last_pk)).values_list(
-                "pk", "reference", "posted_balance", "rows_posted", "pending_total", "rows_pending"
+                "pk",
+                "reference",
+                "posted_balance",
+                "rows_posted",
+                "pending_total",
+                "rows_pending",
+                "rewards_balance",
+                "rows_rewards",
             )[:batch_size]
         )
         if not batch:
             return checked, mismatches
-        for pk, reference, cached_posted, rows_posted, cached_pending, rows_pending in batch:
-            values = [quantize(v) for v in (cached_posted, rows_posted, cached_pending, rows_pending)]
-            if values[0] != values[1] or values[2] != values[3]:
+        for pk, reference, *figures in batch:
+            values = [quantize(v) for v in figures]
+            if values[0] != values[1] or values[2] != values[3] or values[4] != values[5]:
                 mismatches.append(LedgerMismatch(pk, reference, *values))
         checked += len(batch)
         last_pk = batch[-1][0]
@@ -213,8 +238,18 @@ def ledger_rebuild(*, account_ids: Iterable[int]) -> int:
                 pending=Sum("amount", filter=Q(status=Status.PENDING)),
             )
             posted, pending = quantize(sums["posted"] or ZERO), quantize(sums["pending"] or ZERO)
-            if (quantize(account.posted_balance), quantize(account.pending_total)) != (posted, pending):
-                CardAccount.objects.filter(pk=account_id).update(posted_balance=posted, pending_total=pending)
+            rewards = quantize(
+                RewardEntry.objects.filter(account_id=account_id).aggregate(total=Sum("quantity"))["total"] or ZERO
+            )
+            cached = (
+                quantize(account.posted_balance),
+                quantize(account.pending_total),
+                quantize(account.rewards_balance),
+            )
+            if cached != (posted, pending, rewards):
+                CardAccount.objects.filter(pk=account_id).update(
+                    posted_balance=posted, pending_total=pending, rewards_balance=rewards
+                )
                 changed += 1
     return changed
 

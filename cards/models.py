@@ -123,6 +123,9 @@ class CardAccount(models.Model):
     # ledger_verify [--fix]` compares them with the rows and rebuilds them.
     posted_balance = money_field(default=0)
     pending_total = money_field(default=0)
+    # The sum of the rewards ledger (points or cash back), kept with every entry under the
+    # account lock so pages need not sum years of entries; ledger_verify checks it.
+    rewards_balance = money_field(default=0)
 
     class Meta:
         constraints = [

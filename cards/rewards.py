@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from decimal import ROUND_FLOOR, Decimal
 
+from django.db.models import F
+
 from portal.money import quantize
 
 from .models import CardAccount, CardProduct, Category, EarnRate, RewardEntry, Transaction
@@ -54,7 +56,7 @@ def rewards_on_posting(
         quantity = reward_quantity(product, transaction.amount * rate)
         if quantity <= 0:
             return None
-        return RewardEntry.objects.create(
+        return reward_entry_add(
             account=account,
             transaction=transaction,
             kind=RewardEntry.Kind.EARN,
@@ -90,7 +92,7 @@ def _take_back(
     if quantity <= 0:
         return None
     unit = "Points" if product.rewards_kind == CardProduct.RewardsKind.POINTS else "Cash back"
-    return RewardEntry.objects.create(
+    return reward_entry_add(
         account=account,
         transaction=transaction,
         kind=RewardEntry.Kind.ADJUST,
@@ -98,3 +100,11 @@ def _take_back(
         quantity=-quantity,
         description=f"{unit} reversed: refund from {transaction.merchant_name or 'merchant'}"[:120],
     )
+
+
+def reward_entry_add(*, account: CardAccount, **fields) -> RewardEntry:
+    """Write a rewards ledger entry and move the account's cached balance with it, in the
+    caller's transaction (callers hold the account's row lock)."""
+    entry = RewardEntry.objects.create(account=account, **fields)
+    CardAccount.objects.filter(pk=account.pk).update(rewards_balance=F("rewards_balance") + entry.quantity)
+    return entry

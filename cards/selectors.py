@@ -464,20 +464,24 @@ class RewardsSummary:
 
 
 def reward_balance(*, account: CardAccount) -> Decimal:
-    total = RewardEntry.objects.filter(account=account).aggregate(total=Sum("quantity"))["total"]
-    return quantize(total or ZERO)
+    """The cached balance (see CardAccount.rewards_balance), read fresh."""
+    value = CardAccount.objects.filter(pk=account.pk).values_list("rewards_balance", flat=True).first()
+    return quantize(value or ZERO)
 
 
 def rewards_summary(*, account: CardAccount, since: dt.datetime) -> RewardsSummary:
     """The rewards balance, and what the cycle earned (less refunds' take-backs). One query."""
-    sums = RewardEntry.objects.filter(account=account).aggregate(
-        balance=Sum("quantity"),
-        earned=Sum("quantity", filter=Q(created_at__gte=since) & ~Q(kind=RewardEntry.Kind.REDEEM)),
+    # The balance is cached on the account; only this cycle's entries are summed, along
+    # the (account, created_at) index.
+    earned = (
+        RewardEntry.objects.filter(account=account, created_at__gte=since)
+        .exclude(kind=RewardEntry.Kind.REDEEM)
+        .aggregate(total=Sum("quantity"))["total"]
     )
     return RewardsSummary(
         product=account.product,
-        balance=quantize(sums["balance"] or ZERO),
-        earned_this_cycle=quantize(sums["earned"] or ZERO),
+        balance=quantize(account.rewards_balance or ZERO),
+        earned_this_cycle=quantize(earned or ZERO),
     )
 
 

@@ -581,6 +581,7 @@ def rewards_redeem(
     or two tabs redeem once: a second call with the same key returns the first result.
     """
     from . import ledger
+    from .rewards import reward_entry_add
     from .selectors import account_managed_by, reward_balance
 
     if not (CardAccount.objects.filter(account_managed_by(actor), pk=account.pk).exists() or _staff_agent(actor)):
@@ -629,7 +630,7 @@ def rewards_redeem(
         transacted_at=timezone.now(),
         detail=f"{_reward_amount_text(product, quantity)} redeemed",
     )
-    entry = RewardEntry.objects.create(
+    entry = reward_entry_add(
         account=account,
         transaction=credit,
         kind=RewardEntry.Kind.REDEEM,

@@ -9,7 +9,8 @@ import pytest
 from playwright.sync_api import expect
 
 from cards import processing
-from cards.models import Card, CardProduct, EarnRate, RewardEntry
+from cards.models import Card, CardProduct, EarnRate
+from cards.rewards import reward_entry_add
 from tests.browser.conftest import DESKTOP, PHONE, BrowserSession
 from tests.cards.conftest import event
 from tests.factories import CardholderFactory, CardProductFactory, UserFactory, issue_card, open_account
@@ -53,7 +54,7 @@ def cardholder():
     buy(supplementary, "32.10", "City Fuel", "5541")
     buy(issued, "129.00", "Northline Rail", "4112", clear=False)
     send(issued, "refund", amount="12.00", merchant={"name": "Lakeside Grocers", "mcc": "5411"})
-    RewardEntry.objects.create(account=account, kind="earn", unit="points", quantity=Decimal("2400"))
+    reward_entry_add(account=account, kind="earn", unit="points", quantity=Decimal("2400"))
     return user, issued
 
 

@@ -8,7 +8,8 @@ import pytest
 from django.utils import timezone
 
 from cards import selectors
-from cards.models import RewardEntry, Transaction
+from cards.models import Transaction
+from cards.rewards import reward_entry_add
 from tests.factories import TransactionFactory
 
 pytestmark = pytest.mark.django_db
@@ -116,10 +117,9 @@ def test_rewards_summary_balance_and_this_cycles_earnings(charge_card):
         ("adjust", "-20", now),
         ("redeem", "-300", now),
     ]:
-        RewardEntry.objects.create(
-            account=account, kind=kind, unit="points", quantity=Decimal(quantity), created_at=when
-        )
+        reward_entry_add(account=account, kind=kind, unit="points", quantity=Decimal(quantity), created_at=when)
 
+    account.refresh_from_db()  # the balance is read from the account row, as pages load it
     summary = selectors.rewards_summary(account=account, since=now - dt.timedelta(days=1))
 
     assert (summary.balance, summary.earned_this_cycle) == (Decimal("300.00"), Decimal("100.00"))

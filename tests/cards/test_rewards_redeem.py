@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from cards import ledger, selectors, services
 from cards.models import CardProduct, RewardEntry, Transaction
+from cards.rewards import reward_entry_add
 from tests.factories import TransactionFactory
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.django_db
 def earn(account, quantity: str) -> None:
     """Rewards from past purchases, as the ledger would have written them."""
     unit = "points" if account.product.rewards_kind == CardProduct.RewardsKind.POINTS else "cash"
-    RewardEntry.objects.create(account=account, kind="earn", unit=unit, quantity=Decimal(quantity))
+    reward_entry_add(account=account, kind="earn", unit=unit, quantity=Decimal(quantity))
 
 
 @pytest.fixture
