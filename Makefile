@@ -43,7 +43,7 @@ format: install
 	$(BIN)/ruff check --fix .
 
 bench: install
-	$(DEV) $(PY) -m benchmarks
+	$(DEV) $(PY) -m benchmarks $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var/test test-artifacts staticfiles
