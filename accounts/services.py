@@ -253,3 +253,27 @@ def sign_in_unlock(*, user: User, actor: User, reason: str, request: HttpRequest
         detail={"reason": reason[:200], "attempts_cleared": cleared},
     )
     return cleared
+
+
+def new_device_alert(*, user, request, explanation: str) -> None:
+    """Security alerts are always on: a sign-in from a device we did not know (by
+    password and code, or by passkey)."""
+    from security.devices import device_name
+
+    name = device_name(request.META.get("HTTP_USER_AGENT", ""))
+    body = (
+        f"Someone signed in to your {settings.ISSUER_NAME} account from {name}. "
+        f"{explanation}\n\nIf this was you, there's nothing to do. If it wasn't, change your password now "
+        f"and call us on {settings.SUPPORT_PHONE}."
+    )
+    key = f"new-device-{user.pk}-{request.session.session_key}"
+    if user.email:
+        notify(
+            channel="email",
+            to=user.email,
+            kind="new_device",
+            subject="New sign-in to your account",
+            body=body,
+            idempotency_key=f"{key}-email",
+            user=user,
+        )

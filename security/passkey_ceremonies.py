@@ -26,7 +26,7 @@ from django_otp_webauthn.views import (
     CompleteCredentialRegistrationView,
 )
 
-from accounts.views.sign_in import _new_device_alert
+from accounts.services import new_device_alert
 from portal.net import client_ip, ip_network
 
 from . import devices, risk
@@ -131,7 +131,7 @@ class PasskeySignInCompleteView(CompleteCredentialAuthenticationView):
         if trusted is not None:
             devices.trusted_device_touch(device=trusted, request=request)
         if trusted is None or assessment.level == risk.HIGH:
-            _new_device_alert(user=signed_in, request=request, explanation=_explain(assessment))
+            new_device_alert(user=signed_in, request=request, explanation=_explain(assessment))
 
     def handle_exception(self, exc):
         if isinstance(exc, exceptions.OTPWebAuthnApiError):

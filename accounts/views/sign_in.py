@@ -17,11 +17,12 @@ from two_factor.utils import default_device
 from two_factor.views import LoginView
 
 from accounts import passwords, signin
+from accounts import services as account_services
 from accounts.stepup import SignInBackupCodeForm, SignInCodeForm
 from portal.net import client_ip, ip_network
 from security import backup_codes, codes, devices, passkeys, risk
 from security.models import OneTimeCode, OutOfBandDevice, SecurityEvent
-from security.services import notify, security_event_record
+from security.services import security_event_record
 
 CONTEXT_KEY = "signin"
 # Wrong app or backup codes allowed in one attempt (emailed and texted codes count
@@ -231,31 +232,11 @@ class SignInView(LoginView):
         elif remember and attempt.get("risk", {}).get("level") != risk.HIGH and self.needs_code():
             devices.device_trust(user=user, request=self.request, response=response)
         if not trusted_id or attempt.get("risk", {}).get("level") == risk.HIGH:
-            _new_device_alert(user=user, request=self.request, explanation=attempt.get("explanation", ""))
+            explanation = attempt.get("explanation", "")
+            account_services.new_device_alert(user=user, request=self.request, explanation=explanation)
         return response
 
     def post(self, *args, **kwargs):
         if self.steps.current == self.AUTH_STEP and signin.ip_is_blocked(signin.request_ip(self.request)):
             return signin.ip_blocked_response(self.request)
         return super().post(*args, **kwargs)
-
-
-def _new_device_alert(*, user, request, explanation: str) -> None:
-    """Security alerts are always on: a sign-in from a device we did not know."""
-    name = devices.device_name(request.META.get("HTTP_USER_AGENT", ""))
-    body = (
-        f"Someone signed in to your {settings.ISSUER_NAME} account from {name}. "
-        f"{explanation}\n\nIf this was you, there's nothing to do. If it wasn't, change your password now "
-        f"and call us on {settings.SUPPORT_PHONE}."
-    )
-    key = f"new-device-{user.pk}-{request.session.session_key}"
-    if user.email:
-        notify(
-            channel="email",
-            to=user.email,
-            kind="new_device",
-            subject="New sign-in to your account",
-            body=body,
-            idempotency_key=f"{key}-email",
-            user=user,
-        )
