@@ -172,6 +172,9 @@ class Card(models.Model):
     role = models.CharField(max_length=15, choices=Role.choices)
     pan_hash = models.CharField(max_length=64, unique=True, editable=False)
     pan_key_version = models.PositiveSmallIntegerField(default=1, editable=False)
+    # The CARD_VERIFICATION_KEY version the printed card ID was derived under: it is
+    # checked under that key for the card's whole life (docs/key-rotation.md).
+    card_id_key_version = models.PositiveSmallIntegerField(default=1, editable=False)
     first6 = models.CharField(max_length=6)
     last4 = models.CharField(max_length=4)
     expiry_month = models.PositiveSmallIntegerField()
@@ -458,6 +461,8 @@ class PaymentMethod(models.Model):
     routing_number = models.CharField(max_length=9)
     account_last4 = models.CharField(max_length=4)
     account_hash = models.CharField(max_length=64)
+    # The CARD_PAN_HASH_KEY version account_hash was made under.
+    account_key_version = models.PositiveSmallIntegerField(default=1, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
     removed_at = models.DateTimeField(null=True, blank=True)
 

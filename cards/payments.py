@@ -23,6 +23,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import Http404, HttpRequest
 from django.utils import timezone
 
@@ -31,7 +32,7 @@ from portal.money import format_money, quantize
 from security.models import SecurityEvent
 from security.services import security_event_record
 
-from . import ledger
+from . import cardnumbers, ledger
 from .models import Autopay, CardAccount, Payment, PaymentMethod, Transaction
 from .payment_selectors import (
     account_payable_by,
@@ -108,12 +109,22 @@ def routing_number_valid(number: str) -> bool:
     return sum(int(d) * w for d, w in zip(number, _ROUTING_WEIGHTS, strict=True)) % 10 == 0
 
 
-def bank_account_hash(*, routing_number: str, account_number: str) -> str:
+def bank_account_hash(*, routing_number: str, account_number: str, key_version: int | None = None) -> str:
     """A keyed hash of the bank account (HMAC-SHA256 under CARD_PAN_HASH_KEY with its own
     domain prefix, so it can never equal a card number's hash): finds a duplicate
-    without keeping the number."""
+    without keeping the number. ``key_version`` picks an accepted old key (rotation)."""
     message = f"bank-account-v1:{routing_number}:{account_number}".encode()
-    return hmac.new(settings.CARD_PAN_HASH_KEY.encode(), message, hashlib.sha256).hexdigest()
+    return hmac.new(cardnumbers.pan_hash_keyring().key(key_version), message, hashlib.sha256).hexdigest()
+
+
+def _bank_account_q(*, routing_number: str, account_number: str) -> Q:
+    """Matches the account hashed under any accepted key version (a rotation in progress)."""
+    ring = cardnumbers.pan_hash_keyring()
+    condition = Q()
+    for version in ring.versions:
+        digest = bank_account_hash(routing_number=routing_number, account_number=account_number, key_version=version)
+        condition |= Q(account_hash=digest, account_key_version=version)
+    return condition
 
 
 def _notify_user(*, user: User, kind: str, subject: str, body: str, key: str) -> None:
@@ -148,9 +159,11 @@ def payment_method_add(
     if not (account_number.isdigit() and 4 <= len(account_number) <= 17):
         raise PaymentError("Enter the account number: 4 to 17 digits.", field="account_number")
     digest = bank_account_hash(routing_number=routing_number, account_number=account_number)
-    if PaymentMethod.objects.filter(
-        owner=user, routing_number=routing_number, account_hash=digest, removed_at__isnull=True
-    ).exists():
+    if (
+        PaymentMethod.objects.filter(owner=user, routing_number=routing_number, removed_at__isnull=True)
+        .filter(_bank_account_q(routing_number=routing_number, account_number=account_number))
+        .exists()
+    ):
         raise PaymentError("This bank account is already on your list.", field="account_number")
     last4 = account_number[-4:]
     try:
@@ -161,6 +174,7 @@ def payment_method_add(
                 routing_number=routing_number,
                 account_last4=last4,
                 account_hash=digest,
+                account_key_version=cardnumbers.pan_hash_keyring().current_version,
             )
     except IntegrityError:
         raise PaymentError("This bank account is already on your list.", field="account_number") from None
@@ -340,7 +354,9 @@ def payment_schedule(
     if scheduled_for <= timezone.localdate():
         from .tasks import payment_post
 
-        transaction.on_commit(lambda: payment_post.delay(payment.pk))
+        # robust: with the broker down the payment is still made (the request must not
+        # fail after its commit); the hourly payments_post_due posts it.
+        transaction.on_commit(lambda: payment_post.delay(payment.pk), robust=True)
     logger.info("payment %s scheduled for %s on account %s", payment.pk, scheduled_for, account.pk)
     return payment, True
 

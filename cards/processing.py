@@ -291,7 +291,8 @@ def _card_find(ref: CardRef | None) -> Card | None:
         return Card.objects.filter(processor_token=ref.token).first()
     if not cardnumbers.luhn_checksum_ok(ref.number):
         return None
-    return Card.objects.filter(pan_hash=cardnumbers.pan_hash(ref.number)).first()
+    # Under any accepted PAN hash key; a card on an old key moves to the current one.
+    return cardnumbers.card_find_by_pan(Card.objects.all(), ref.number)
 
 
 def _check_currency(event: Event, account: CardAccount) -> None:

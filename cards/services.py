@@ -95,17 +95,20 @@ def card_issue(
         raise CardServiceError("Employee cards are issued on business accounts only.")
     if monthly_limit is not None and role != Card.Role.EMPLOYEE:
         raise CardServiceError("Only employee cards carry a monthly spending limit.")
+    pan_ring, verification_ring = cardnumbers.pan_hash_keyring(), cardnumbers.verification_keyring()
     while True:
         pan = cardnumbers.generate_pan()
-        digest = cardnumbers.pan_hash(pan)
-        if not Card.objects.filter(pan_hash=digest).exists():
+        # A number is free only if no card has it under any accepted key version.
+        if not Card.objects.filter(cardnumbers.pan_lookup_q(pan)).exists():
             break
     now = timezone.now()
     card = Card.objects.create(
         account=account,
         holder=holder,
         role=role,
-        pan_hash=digest,
+        pan_hash=cardnumbers.pan_hash(pan),
+        pan_key_version=pan_ring.current_version,
+        card_id_key_version=verification_ring.current_version,
         first6=pan[:6],
         last4=pan[-4:],
         expiry_month=expiry_month,
@@ -115,7 +118,9 @@ def card_issue(
         monthly_limit=monthly_limit,
         replaces=replaces,
     )
-    card_id = cardnumbers.derive_card_id(pan=pan, expiry_month=expiry_month, expiry_year=expiry_year)
+    card_id = cardnumbers.derive_card_id(
+        pan=pan, expiry_month=expiry_month, expiry_year=expiry_year, key_version=card.card_id_key_version
+    )
     return IssuedCard(card=card, pan=pan, card_id=card_id)
 
 
@@ -124,11 +129,9 @@ def card_find_by_number(*, pan: str) -> Card | None:
     normalized = cardnumbers.normalize_pan(pan)
     if not cardnumbers.luhn_checksum_ok(normalized):
         return None
-    return (
-        Card.objects.select_related("account__product", "holder")
-        .filter(pan_hash=cardnumbers.pan_hash(normalized))
-        .first()
-    )
+    # Rehashes a card still on an old PAN hash key (docs/key-rotation.md).
+    with transaction.atomic():
+        return cardnumbers.card_find_by_pan(Card.objects.select_related("account__product", "holder"), normalized)
 
 
 @transaction.atomic

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from security.services import notify, security_event_record
 
 from . import cardnumbers
 from .models import Card, CardCheckFailure
+
+logger = logging.getLogger(__name__)
 
 MISMATCH_MESSAGE = "The details don't match our records for this card. Check them exactly as they appear on your card."
 LOCKED_MESSAGE = (
@@ -154,11 +157,11 @@ def card_check(
     if network_is_limited(ip):
         return CardCheck(Outcome.NETWORK_LIMITED)
     normalized = cardnumbers.normalize_pan(pan)
+    # Finds the card under any accepted PAN hash key and moves it to the current one.
     card = (
-        Card.objects.select_for_update(of=("self",))
-        .select_related("holder", "account__product")
-        .filter(pan_hash=cardnumbers.pan_hash(normalized))
-        .first()
+        cardnumbers.card_find_by_pan(
+            Card.objects.select_for_update(of=("self",)).select_related("holder", "account__product"), normalized
+        )
         if cardnumbers.luhn_checksum_ok(normalized)
         else None
     )
@@ -167,10 +170,26 @@ def card_check(
         return CardCheck(Outcome.MISMATCH)
     if card.verification_locked_until and card.verification_locked_until > timezone.now():
         return CardCheck(Outcome.LOCKED)
+    if not cardnumbers.verification_key_accepted(card.card_id_key_version):
+        # Its card ID was derived under a verification key retired too early: nobody can
+        # prove possession online until that key is restored. Not the holder's fault, so
+        # the card is not locked; only the network's count grows. Same answer as a
+        # mismatch, so nothing is revealed about the card.
+        logger.error(
+            "card %s: card ID key version %s is not configured (CARD_VERIFICATION_OLD_KEYS); refused",
+            card.pk,
+            card.card_id_key_version,
+        )
+        _record_failure(card=None, purpose=purpose, ip=ip, request=request)
+        return CardCheck(Outcome.MISMATCH)
     holder = card.holder
     checks = [
         cardnumbers.card_id_matches(
-            pan=normalized, expiry_month=card.expiry_month, expiry_year=card.expiry_year, card_id=card_id
+            pan=normalized,
+            expiry_month=card.expiry_month,
+            expiry_year=card.expiry_year,
+            card_id=card_id,
+            key_version=card.card_id_key_version,
         )
     ]
     if expiry is not None:

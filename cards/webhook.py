@@ -2,7 +2,8 @@
 
 Each request is signed: ``X-Processor-Timestamp`` (Unix seconds) and
 ``X-Processor-Signature``, the hex HMAC-SHA256 of ``timestamp + "." + body`` under
-``PROCESSOR_WEBHOOK_SECRET``. A request more than 5 minutes from our clock, or with a
+``PROCESSOR_WEBHOOK_SECRET`` (or, while a rotation settles, one of
+``PROCESSOR_WEBHOOK_OLD_SECRETS``). A request more than 5 minutes from our clock, or with a
 wrong signature, is refused (401) before its body is read as JSON; within the window,
 a replay is answered from the stored event (idempotency by ``event_id``).
 
@@ -68,10 +69,15 @@ def _authentication_problem(request: HttpRequest, body: bytes) -> str:
         return "the timestamp is not Unix seconds"
     if abs(time.time() - int(timestamp)) > TIMESTAMP_TOLERANCE_SECONDS:
         return "the timestamp is more than 5 minutes from our clock"
-    expected = signature_for(body=body, timestamp=timestamp)
-    if not hmac.compare_digest(expected.encode(), signature.strip().lower().encode("ascii", "replace")):
-        return "the signature does not match"
-    return ""
+    given = signature.strip().lower().encode("ascii", "replace")
+    if hmac.compare_digest(signature_for(body=body, timestamp=timestamp).encode(), given):
+        return ""
+    # During a rotation the processor may still sign with a previous secret.
+    for position, secret in enumerate(settings.PROCESSOR_WEBHOOK_OLD_SECRETS, start=1):
+        if hmac.compare_digest(signature_for(body=body, timestamp=timestamp, secret=secret).encode(), given):
+            logger.info("processor webhook signed with previous secret #%s (PROCESSOR_WEBHOOK_OLD_SECRETS)", position)
+            return ""
+    return "the signature does not match"
 
 
 def _reject_constant(name: str):

@@ -62,9 +62,57 @@ if _missing:
     )
 
 SECRET_KEY = env.str("SECRET_KEY")
+# Previous secret keys, still accepted for verifying (sessions, signed values, codes)
+# while a rotation settles. See docs/key-rotation.md.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 CARD_PAN_HASH_KEY = env.str("CARD_PAN_HASH_KEY")
 CARD_VERIFICATION_KEY = env.str("CARD_VERIFICATION_KEY")
 PROCESSOR_WEBHOOK_SECRET = env.str("PROCESSOR_WEBHOOK_SECRET")
+# Signatures under these are still accepted while the processor switches to a new secret.
+PROCESSOR_WEBHOOK_OLD_SECRETS = env.list("PROCESSOR_WEBHOOK_OLD_SECRETS", default=[])
+
+
+def _card_keys_validated() -> tuple[int, dict[int, str], int, dict[int, str]]:
+    """Card-data key versions (docs/key-rotation.md): the current key's version and the
+    retired keys still accepted, as ``VERSION:KEY,VERSION:KEY``. Errors name settings
+    and versions, never keys."""
+    from cards.cardnumbers import KeyConfigError, build_keyring
+
+    rings = []
+    try:
+        for name in ("CARD_PAN_HASH_KEY", "CARD_VERIFICATION_KEY"):
+            version = env.str(f"{name}_VERSION", default="1").strip()
+            if not version.isdigit():
+                raise KeyConfigError(f"{name}_VERSION must be a whole number")
+            rings.append(
+                build_keyring(
+                    setting=name,
+                    current_key=env.str(name),
+                    current_version=int(version),
+                    old_keys=env.str(name.removesuffix("_KEY") + "_OLD_KEYS", default=""),
+                )
+            )
+        if any(not s or s == PROCESSOR_WEBHOOK_SECRET for s in PROCESSOR_WEBHOOK_OLD_SECRETS):
+            raise KeyConfigError(
+                "PROCESSOR_WEBHOOK_OLD_SECRETS must not contain an empty value or the current PROCESSOR_WEBHOOK_SECRET"
+            )
+    except KeyConfigError as exc:
+        raise ImproperlyConfigured(str(exc)) from None
+    pan, verification = rings
+    return (
+        pan.current_version,
+        {v: pan.keys[v] for v in pan.old_versions},
+        verification.current_version,
+        {v: verification.keys[v] for v in verification.old_versions},
+    )
+
+
+(
+    CARD_PAN_HASH_KEY_VERSION,
+    CARD_PAN_HASH_OLD_KEYS,
+    CARD_VERIFICATION_KEY_VERSION,
+    CARD_VERIFICATION_OLD_KEYS,
+) = _card_keys_validated()
 
 # The issuer's identification number: every card we issue starts with it.
 CARD_ISSUER_BIN = env.str("CARD_ISSUER_BIN", default="379764")

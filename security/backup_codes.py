@@ -37,9 +37,9 @@ def _normalize(code: str) -> str:
     return "".join(c for c in (code or "").lower() if c.isalnum())
 
 
-def code_hash(*, device_id: int, code: str) -> str:
+def code_hash(*, device_id: int, code: str, secret: str | None = None) -> str:
     message = f"backup-code:{device_id}:{_normalize(code)}".encode()
-    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+    return hmac.new((secret or settings.SECRET_KEY).encode(), message, hashlib.sha256).hexdigest()
 
 
 def _generate_code() -> str:
@@ -106,9 +106,14 @@ def code_use(*, device: BackupCodeDevice, code: str) -> bool:
     requests racing with the same code cannot both succeed."""
     if len(_normalize(code)) != GROUP * 2:
         return False
-    digest = code_hash(device_id=device.pk, code=code)
-    match = BackupCode.objects.filter(device=device, used_at__isnull=True, code_hash=digest).first()
-    if match is None or not hmac.compare_digest(match.code_hash, digest):
+    # Codes printed before a SECRET_KEY rotation keep working while the old key is in
+    # SECRET_KEY_FALLBACKS (docs/key-rotation.md).
+    digests = [
+        code_hash(device_id=device.pk, code=code, secret=secret)
+        for secret in (settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS)
+    ]
+    match = BackupCode.objects.filter(device=device, used_at__isnull=True, code_hash__in=digests).first()
+    if match is None or not any(hmac.compare_digest(match.code_hash, digest) for digest in digests):
         return False
     return BackupCode.objects.filter(pk=match.pk, used_at__isnull=True).update(used_at=timezone.now()) == 1
 

@@ -88,9 +88,17 @@ def _binding_hash(binding: str) -> str:
     return hashlib.sha256(binding.encode()).hexdigest()
 
 
-def _code_hash(binding: str, code: str) -> str:
+def _code_hash(binding: str, code: str, secret: str | None = None) -> str:
     message = f"{binding}:{code}".encode()
-    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+    return hmac.new((secret or settings.SECRET_KEY).encode(), message, hashlib.sha256).hexdigest()
+
+
+def _code_matches(record_hash: str, binding: str, code: str) -> bool:
+    # A code sent just before a SECRET_KEY rotation still works (SECRET_KEY_FALLBACKS).
+    return any(
+        hmac.compare_digest(record_hash, _code_hash(binding, code, secret))
+        for secret in (settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS)
+    )
 
 
 def _generate_code() -> str:
@@ -187,7 +195,7 @@ def code_verify(*, purpose: str, binding: str, code: str) -> Verification:
     if record.expires_at <= now:
         return Verification(VerifyResult.EXPIRED, code=record)
     typed = "".join(c for c in (code or "") if c.isdigit())
-    if hmac.compare_digest(record.code_hash, _code_hash(binding, typed)):
+    if _code_matches(record.code_hash, binding, typed):
         record.used_at = now
         record.save(update_fields=["used_at"])
         return Verification(VerifyResult.OK, code=record)
