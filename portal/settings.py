@@ -17,6 +17,7 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from django_guid.integrations import CeleryIntegration
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -141,6 +142,7 @@ INSTALLED_APPS = [
     "django_otp_webauthn",
     "axes",
     "csp",
+    "django_guid",
     "portal",
     "accounts",
     "cards",
@@ -149,6 +151,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # The request id (X-Request-ID) first, so every line and page of a request has it.
+    "django_guid.middleware.guid_middleware",
+    # /livez, /readyz, /healthz: answered before host checks, HTTPS redirect and sessions.
+    "portal.middleware.HealthCheckMiddleware",
+    "portal.middleware.RequestLogMiddleware",
+    # Database down or restarting: a friendly 503 with Retry-After instead of a 500.
+    "portal.middleware.ServiceUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -195,6 +204,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://portal")}
+if CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache":
+    # Redis down must not mean pages down: a failed cache call answers "miss" (sessions
+    # fall back to the database, cached_db), and gives up quickly instead of hanging.
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "IGNORE_EXCEPTIONS": True,
+            "SOCKET_CONNECT_TIMEOUT": env.float("CACHE_CONNECT_TIMEOUT", default=0.5),
+            "SOCKET_TIMEOUT": env.float("CACHE_TIMEOUT", default=0.5),
+        }
+    )
 
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
@@ -324,7 +343,14 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 if env.bool("BEHIND_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Health checks come from the load balancer over plain HTTP inside the network.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^livez$", r"^readyz$", r"^healthz$"]
+
+# --- Health probes and outages (portal/health.py, portal/middleware.py) -------------------
+# Readiness answers 503 only when one of these fails; the others are reported as "degraded".
+READINESS_REQUIRED_CHECKS = env.list("READINESS_REQUIRED_CHECKS", default=["database", "migrations"])
+READINESS_BROKER_TIMEOUT = env.float("READINESS_BROKER_TIMEOUT", default=2.0)
+# Seconds a browser is asked to wait (Retry-After) when the database is unavailable.
+SERVICE_UNAVAILABLE_RETRY_AFTER = env.int("SERVICE_UNAVAILABLE_RETRY_AFTER", default=30)
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -395,12 +421,22 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="portal")
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Above the longest countdown we use, so a late-acked task is not redelivered early.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 60 * 60}
+# Above the longest countdown we use, so a late-acked task is not redelivered early. It is
+# also how long a task taken by a worker that died (kill -9, a lost machine) waits before
+# another worker gets it; the load test's worker-kill script shortens it (load/faults/).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=6 * 60 * 60),
+    # Look for such tasks every 10 s (kombu's default scans every 100 s).
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 1,
+}
+# A pool process that dies mid-task (OOM killer, kill -9) puts a late-acked task back on the
+# queue instead of acking it as failed: every acks_late task of ours is idempotent.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BEAT_SCHEDULE = {
     "notification-sweep": {
         "task": "security.tasks.notification_sweep",
-        "schedule": 60.0,
+        "schedule": env.float("NOTIFICATION_SWEEP_SECONDS", default=60.0),
     },
     "authorization-holds-expire": {
         "task": "cards.tasks.authorization_holds_expire",
@@ -420,18 +456,42 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- Logging ---------------------------------------------------------------------------
+# JSON lines with the request id and user id (portal/logging.py); plain text in development.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "portal.logging.RequestContextFilter"}},
+    # Both formatters redact card numbers and codes from what they write.
+    "formatters": {
+        "plain": {"()": "portal.logging.PlainFormatter"},
+        "json": {"()": "portal.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # portal.request has the request line; runserver's and django-guid's are noise.
+        "django.server": {"level": "WARNING"},
+        "django_guid": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
         # WeasyPrint logs a line per page at INFO.
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
     },
+}
+# The request id: read from X-Request-ID when a proxy sets a valid UUID, otherwise made
+# here; returned in X-Request-ID and handed to the Celery tasks a request enqueues (and
+# Celery then logs through LOGGING above instead of its own setup).
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    "RETURN_HEADER": True,
+    "EXPOSE_HEADER": False,
+    "VALIDATE_GUID": True,
+    "INTEGRATIONS": [CeleryIntegration(use_django_logging=True)],
 }
 NOTIFICATION_SWEEP_BATCH = 500

@@ -5,12 +5,16 @@ from two_factor.urls import urlpatterns as two_factor_urlpatterns
 
 from accounts.views import SignInView
 
-from . import views
+from . import health, views
 
 portal_patterns = (
     [
         path("", views.home, name="home"),
-        path("healthz", views.health, name="health"),
+        # Probes (portal/health.py); answered by portal.middleware.HealthCheckMiddleware
+        # before host checks and sessions, routed here too so they can be reversed.
+        path("livez", health.liveness, name="liveness"),
+        path("readyz", health.readiness, name="readiness"),
+        path("healthz", health.readiness, name="health"),  # older name of readyz
     ],
     "portal",
 )
@@ -32,6 +36,9 @@ two_factor_patterns = (
     ],
     _two_factor_namespace,
 )
+
+# Our 500 page shows the request id; a database outage gets the 503 page instead.
+handler500 = "portal.middleware.server_error"
 
 urlpatterns = [
     path("", include(portal_patterns)),

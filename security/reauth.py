@@ -85,7 +85,9 @@ def wrong_password_count(user: User) -> int:
     key = _wrong_password_key(user)
     cache.add(key, 0, timeout=WRONG_PASSWORD_WINDOW)
     try:
-        return cache.incr(key)
+        # None while Redis is down (the cache ignores errors): count nothing, like the
+        # other cache counters, rather than fail the page.
+        return cache.incr(key) or 0
     except ValueError:  # expired between add and incr
         cache.set(key, 1, timeout=WRONG_PASSWORD_WINDOW)
         return 1

@@ -118,3 +118,96 @@ def test_celery_speaks_json_with_time_limits():
     assert app.conf.task_serializer == "json"
     assert app.conf.accept_content == ["json"]
     assert app.conf.task_time_limit == 300
+
+
+# --- Production headers and cookies -------------------------------------------------------
+
+
+def _production_env(tmp_path: Path) -> dict[str, str]:
+    import secrets
+
+    env = {k: v for k, v in os.environ.items() if k not in SECRETS and not k.startswith(("SECURE_", "DJANGO_"))}
+    env.update({name: secrets.token_urlsafe(50) for name in SECRETS})
+    env.update(
+        {
+            "DEBUG": "false",
+            "DJANGO_SETTINGS_MODULE": "portal.settings",
+            "ALLOWED_HOSTS": "portal.example.com",
+            "VAR_DIR": str(tmp_path / "var"),
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'portal.sqlite3'}",
+        }
+    )
+    return env
+
+
+def test_production_headers_and_cookies_are_strict(tmp_path):
+    import json
+
+    code = (
+        "import django, json; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps({name: getattr(s, name) for name in ("
+        "'SECURE_SSL_REDIRECT', 'SECURE_HSTS_SECONDS', 'SECURE_HSTS_INCLUDE_SUBDOMAINS', 'SECURE_HSTS_PRELOAD', "
+        "'SESSION_COOKIE_NAME', 'SESSION_COOKIE_SECURE', 'SESSION_COOKIE_HTTPONLY', 'SESSION_COOKIE_DOMAIN', "
+        "'SESSION_COOKIE_PATH', 'CSRF_COOKIE_NAME', 'CSRF_COOKIE_SECURE', 'CSRF_COOKIE_DOMAIN', 'CSRF_COOKIE_PATH', "
+        "'DEVICE_COOKIE_NAME', 'TWO_FACTOR_REMEMBER_COOKIE_SECURE', 'X_FRAME_OPTIONS', 'SECURE_REFERRER_POLICY', "
+        "'SECURE_CONTENT_TYPE_NOSNIFF', 'CONTENT_SECURITY_POLICY', 'LOG_FORMAT', 'DEBUG')}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=_production_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    s = json.loads(result.stdout.strip().splitlines()[-1])
+    assert s["DEBUG"] is False
+    assert s["SECURE_SSL_REDIRECT"] is True
+    assert s["SECURE_HSTS_SECONDS"] >= 31536000
+    assert s["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is True and s["SECURE_HSTS_PRELOAD"] is True
+    # __Host- cookies: Secure, no Domain, Path=/ (browsers reject them otherwise).
+    assert s["SESSION_COOKIE_NAME"] == "__Host-sessionid"
+    assert s["CSRF_COOKIE_NAME"] == "__Host-csrftoken"
+    assert s["DEVICE_COOKIE_NAME"] == "__Host-portal_device"
+    assert s["SESSION_COOKIE_SECURE"] is True and s["CSRF_COOKIE_SECURE"] is True
+    assert s["SESSION_COOKIE_HTTPONLY"] is True
+    assert s["TWO_FACTOR_REMEMBER_COOKIE_SECURE"] is True
+    assert s["SESSION_COOKIE_DOMAIN"] is None and s["CSRF_COOKIE_DOMAIN"] is None
+    assert s["SESSION_COOKIE_PATH"] == "/" and s["CSRF_COOKIE_PATH"] == "/"
+    assert s["X_FRAME_OPTIONS"] == "DENY"
+    assert s["SECURE_REFERRER_POLICY"] == "same-origin"
+    assert s["SECURE_CONTENT_TYPE_NOSNIFF"] is True
+    directives = s["CONTENT_SECURITY_POLICY"]["DIRECTIVES"]
+    assert directives["frame-ancestors"] == ["'none'"]
+    assert not [v for values in directives.values() for v in values if "unsafe" in v]
+    assert s["LOG_FORMAT"] == "json"
+
+
+def test_check_deploy_is_clean_with_production_settings(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=_production_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.django_db
+def test_pages_send_the_security_headers(client):
+    response = client.get("/", secure=True)
+    assert response["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["Referrer-Policy"] == "same-origin"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Cross-Origin-Opener-Policy"] == "same-origin"
+    csp = response["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert response["X-Request-ID"]
