@@ -46,6 +46,7 @@ _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _MCC = re.compile(r"^[0-9]{4}$")
 _IDENTIFIER = re.compile(r"^[\x21-\x7e]+$")  # printable ASCII, no spaces
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class EventError(Exception):
@@ -166,10 +167,11 @@ def _merchant(payload: dict, *, required: bool) -> Merchant:
     for label, text in (("merchant.name", name), ("merchant.city", city)):
         if text is not None and not isinstance(text, str):
             raise EventError(f"{label} must be a string")
-    name = (name or "").strip()[:100]
+    # Control characters (NUL above all: PostgreSQL refuses it in text) are dropped.
+    name = _CONTROL.sub("", name or "").strip()[:100]
     if required and not name:
         raise EventError("merchant.name is required")
-    return Merchant(name=name, city=(city or "").strip()[:60], country=country, mcc=mcc)
+    return Merchant(name=name, city=_CONTROL.sub("", city or "").strip()[:60], country=country, mcc=mcc)
 
 
 def _when(payload: dict, name: str) -> dt.datetime | None:

@@ -352,7 +352,7 @@ def rewards(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def card_activate(request: HttpRequest) -> HttpResponse:
     """Open to anyone holding the card: the number, card ID and expiry prove it."""
-    form = ActivateCardForm(request.POST or None)
+    form = ActivateCardForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         result = card_check(

@@ -21,7 +21,9 @@ def alert_settings(request: HttpRequest) -> HttpResponse:
     user = request.user
     can_text = bool(alert_rules.sms_number(user))
     form = AlertPreferencesForm(
-        request.POST or None, preferences=alert_rules.preferences_for_user(user=user), can_text=can_text
+        request.POST if request.method == "POST" else None,
+        preferences=alert_rules.preferences_for_user(user=user),
+        can_text=can_text,
     )
     if request.method == "POST" and form.is_valid():
         alert_rules.preferences_save(user=user, preferences=form.chosen())

@@ -34,7 +34,7 @@ def dispute_start(request: HttpRequest, transaction_id: int) -> HttpResponse:
     context = {"transaction": txn, "refusal": refusal, "existing": existing}
     if refusal:
         return render(request, "cards/disputes/start.html", context)
-    form = DisputeForm(request.POST or None, request.FILES or None, charge=txn.amount)
+    form = DisputeForm(request.POST if request.method == "POST" else None, request.FILES or None, charge=txn.amount)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

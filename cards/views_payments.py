@@ -168,7 +168,7 @@ def methods(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @step_up.required
 def method_add(request: HttpRequest) -> HttpResponse:
-    form = PaymentMethodForm(request.POST or None)
+    form = PaymentMethodForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -242,7 +242,7 @@ def autopay_edit(request: HttpRequest, account_id: int) -> HttpResponse:
         }
     elif len(methods) == 1:
         initial = {"method": methods[0].pk}
-    form = AutopayForm(request.POST or None, methods=methods, initial=initial)
+    form = AutopayForm(request.POST if request.method == "POST" else None, methods=methods, initial=initial)
     if request.method == "POST" and methods and form.is_valid():
         data = form.cleaned_data
         try:

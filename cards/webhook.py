@@ -7,8 +7,9 @@ Each request is signed: ``X-Processor-Timestamp`` (Unix seconds) and
 wrong signature, is refused (401) before its body is read as JSON; within the window,
 a replay is answered from the stored event (idempotency by ``event_id``).
 
-Every refusal is JSON (``{"error": code, "message": text}``) and changes nothing: 400
-for a body that is too large, not JSON or not a valid event; 409/422 for events that
+Every refusal is JSON (``{"error": code, "message": text}``) and changes nothing: 415
+for a body not sent as ``application/json``; 400 for a body that is too large, not JSON
+or not a valid event; 409/422 for events that
 cannot be applied (see cards.processing). The request body is never logged or stored:
 it carries the card number.
 """
@@ -99,6 +100,8 @@ def processor_webhook(request: HttpRequest) -> JsonResponse:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return _error(400, "bad_request", "invalid Content-Length")
+    if length and request.content_type != "application/json":
+        return _error(415, "unsupported_media_type", "send the event as application/json")
     if length > MAX_BODY_BYTES:
         return _error(400, "body_too_large", f"the body is larger than {MAX_BODY_BYTES} bytes")
     body = request.body

@@ -81,7 +81,7 @@ def passkey_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def passkey_rename(request: HttpRequest, passkey_id: int) -> HttpResponse:
     passkey = passkeys.passkey_get_for_user(user=request.user, passkey_id=passkey_id)
-    form = PasskeyRenameForm(request.POST or None, initial={"name": passkey.name})
+    form = PasskeyRenameForm(request.POST if request.method == "POST" else None, initial={"name": passkey.name})
     if request.method == "POST" and form.is_valid():
         passkeys.passkey_rename(
             user=request.user, passkey_id=passkey.pk, name=form.cleaned_data["name"], request=request
@@ -151,7 +151,7 @@ def sessions_end_others(request: HttpRequest) -> HttpResponse:
 @sensitive_post_parameters("current_password", "new_password1", "new_password2")
 @require_http_methods(["GET", "POST"])
 def password_change(request: HttpRequest) -> HttpResponse:
-    form = PasswordChangeForm(request.POST or None, user=request.user)
+    form = PasswordChangeForm(request.POST if request.method == "POST" else None, user=request.user)
     if request.method == "POST" and form.is_valid():
         user = request.user
         account_services.password_set(user=user, raw_password=form.cleaned_data["new_password1"])

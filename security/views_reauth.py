@@ -65,6 +65,8 @@ def confirm(request: HttpRequest) -> HttpResponse:
                     "next": next_url,
                 }
                 return redirect("security:confirm_code")
+        else:
+            messages.error(request, "Choose where we should send your code.")
     form = ConfirmPasswordForm(request.POST if action == "password" else None, user=user)
     if action == "password":
         if form.is_valid():

@@ -1,7 +1,18 @@
+import os
+
 import pytest
 from django.test import Client
+from hypothesis import settings as hypothesis_settings
 
 from tests.factories import UserFactory, force_login_without_code, issue_card, open_account, staff_session_confirm
+
+# Hypothesis profiles: "ci" (the default) is reproducible and quick; "dev" explores more.
+# Choose with HYPOTHESIS_PROFILE=dev. No deadline: a request's time depends on the machine.
+hypothesis_settings.register_profile(
+    "ci", derandomize=True, max_examples=25, deadline=None, print_blob=True, database=None
+)
+hypothesis_settings.register_profile("dev", max_examples=200, deadline=None)  # keeps failures in .hypothesis/
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)

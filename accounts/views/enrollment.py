@@ -62,7 +62,7 @@ def _restart(request: HttpRequest) -> HttpResponse:
 def enroll_card(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("cards:list")
-    form = EnrollCardForm(request.POST or None)
+    form = EnrollCardForm(request.POST if request.method == "POST" else None)
     context: dict = {"form": form, "step": 1}
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -103,7 +103,7 @@ def enroll_login(request: HttpRequest) -> HttpResponse:
     for key in ("username", "email", "phone"):
         if key in state:
             initial[key] = state[key]
-    form = LoginDetailsForm(request.POST or None, initial=initial, cardholder=card.holder)
+    form = LoginDetailsForm(request.POST if request.method == "POST" else None, initial=initial, cardholder=card.holder)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         state.update(
@@ -186,6 +186,10 @@ def enroll_confirm(request: HttpRequest) -> HttpResponse:
                 state.pop("channel", None)
                 _save(request, state)
 
+    if request.method == "POST" and not (choice_form.errors or code_form.errors):
+        # No known action, or a code without a channel chosen: say so instead of
+        # showing the page again as if nothing had been sent.
+        messages.error(request, "Choose where we should send your code, then enter the code we sent.")
     channel = state.get("channel")
     return render(
         request,

@@ -28,7 +28,7 @@ def user_id_change(request: HttpRequest) -> HttpResponse:
     available_from = services.user_id_change_available_from(user=user)
     if available_from is not None:
         return render(request, "accounts/user_id_change.html", {"available_from": available_from})
-    form = UserIdChangeForm(request.POST or None, user=user)
+    form = UserIdChangeForm(request.POST if request.method == "POST" else None, user=user)
     if request.method == "POST" and form.is_valid():
         channel, destination = (
             (Notification.Channel.EMAIL, user.email) if user.email else (Notification.Channel.SMS, user.phone)
@@ -61,7 +61,7 @@ def user_id_confirm(request: HttpRequest) -> HttpResponse:
     state = request.session.get(SESSION_KEY)
     if not state:
         return redirect("accounts:user_id_change")
-    form = CodeForm(request.POST or None)
+    form = CodeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         result = codes.code_verify(
             purpose=OneTimeCode.Purpose.USER_ID_CHANGE, binding=state["binding"], code=form.cleaned_data["code"]
