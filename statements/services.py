@@ -395,7 +395,9 @@ def statements_close_due(*, account: CardAccount, today: dt.date | None = None, 
         with transaction.atomic():
             statement = statement_close(account=account, period_end=period_end, today=today)
             if render and not statement.pdf:
-                transaction.on_commit(lambda pk=statement.pk: statement_pdf_render.delay(pk))
+                # robust: a broker outage must not fail a close that committed; the
+                # first download asks for the PDF again.
+                transaction.on_commit(lambda pk=statement.pk: statement_pdf_render.delay(pk), robust=True)
         closed.append(statement)
     return closed
 
@@ -514,7 +516,9 @@ def statement_pdf_request(*, statement: Statement) -> bool:
         .update(pdf_requested_at=now)
     )
     if asked:
-        transaction.on_commit(lambda: render_task.delay(statement.pk))
+        # robust: with the broker down the page still answers; it asks again after
+        # RENDER_RETRY_AFTER.
+        transaction.on_commit(lambda: render_task.delay(statement.pk), robust=True)
     return bool(asked)
 
 
