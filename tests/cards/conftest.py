@@ -100,6 +100,12 @@ def business(db):
 @pytest.fixture
 def roles(db):
     """One person in each role around a personal account and two business programs, for
+    access tests (each URL × each role): see ``roles_build``."""
+    return roles_build()
+
+
+def roles_build():
+    """One person in each role around a personal account and two business programs, for
     access tests (each URL × each role):
 
     * ``owner``: basic card member of a personal account that also has ``supp``'s card;
