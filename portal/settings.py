@@ -215,7 +215,8 @@ if CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache":
         }
     )
 
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# cached_db, with a database outage while saving shown as the 503 it is (portal/session_store.py).
+SESSION_ENGINE = "portal.session_store"
 
 # --- Authentication --------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -254,3 +254,34 @@ def test_counters_count_nothing_rather_than_fail_with_redis_down(user):
 
     with override_settings(CACHES=_redis_cache_settings()):
         assert reauth.wrong_password_count(user) == 0
+
+
+def _save_card_choice(client, card):
+    """A request whose session must be saved: choosing a card is remembered in it."""
+    return client.get(reverse("cards:list"), {"card": card.card.pk})
+
+
+@pytest.mark.parametrize(
+    "error", [OperationalError("terminating connection"), InterfaceError("connection already closed")]
+)
+def test_database_outage_while_saving_the_session_shows_the_friendly_503(cardholder_with_card, caplog, error):
+    # Django turns any database error on a session update into a 400 "session
+    # interrupted"; a restart in that moment is an outage like any other (seen in the
+    # PostgreSQL restart fault script).
+    user, card = cardholder_with_card
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+    with mock.patch("django.contrib.sessions.models.Session.save", side_effect=error):
+        response = _save_card_choice(client, card)
+    assert response.status_code == 503
+    assert "Sorry, the service is unavailable" in response.content.decode()
+    assert response["Retry-After"] == str(django_settings.SERVICE_UNAVAILABLE_RETRY_AFTER)
+
+
+def test_other_database_errors_while_saving_the_session_keep_djangos_answer(cardholder_with_card):
+    user, card = cardholder_with_card
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+    with mock.patch("django.contrib.sessions.models.Session.save", side_effect=DatabaseError("value too long")):
+        response = _save_card_choice(client, card)
+    assert response.status_code == 400
