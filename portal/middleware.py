@@ -12,7 +12,7 @@ import time
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, HttpResponseServerError
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.template import loader
 from django.utils.cache import add_never_cache_headers
 from django_guid import get_guid
@@ -104,6 +104,10 @@ def _error_page_context() -> dict:
     }
 
 
+def _wants_json(request: HttpRequest) -> bool:
+    return request.content_type == "application/json" or "application/json" in request.headers.get("Accept", "")
+
+
 def service_unavailable(request: HttpRequest, exception: Exception) -> HttpResponse:
     """The 503 page. Logged once per request at WARNING (a restart is an expected,
     short event); Django's own ERROR line and traceback are skipped."""
@@ -118,10 +122,16 @@ def service_unavailable(request: HttpRequest, exception: Exception) -> HttpRespo
             first_line,
             extra={"method": request.method, "path": request.path, "status": 503},
         )
-    # Rendered without the request: context processors and the session may need the
-    # database that just failed.
-    html = loader.get_template("503.html").render(_error_page_context())
-    response = HttpResponse(html, status=503)
+    if _wants_json(request):
+        # Machine clients (the card processor's webhook) get the JSON error they parse.
+        response = JsonResponse(
+            {"error": "service_unavailable", "message": "the service is unavailable; retry later"}, status=503
+        )
+    else:
+        # Rendered without the request: context processors and the session may need the
+        # database that just failed.
+        html = loader.get_template("503.html").render(_error_page_context())
+        response = HttpResponse(html, status=503)
     response["Retry-After"] = str(settings.SERVICE_UNAVAILABLE_RETRY_AFTER)
     add_never_cache_headers(response)
     response._has_been_logged = True  # tells django.utils.log.log_response it is done

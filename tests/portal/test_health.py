@@ -285,3 +285,19 @@ def test_other_database_errors_while_saving_the_session_keep_djangos_answer(card
     with mock.patch("django.contrib.sessions.models.Session.save", side_effect=DatabaseError("value too long")):
         response = _save_card_choice(client, card)
     assert response.status_code == 400
+
+
+def test_database_outage_answers_the_processor_webhook_in_json(client):
+    # The processor parses JSON errors and retries on 503; an HTML page is not for it.
+    with (
+        mock.patch("cards.webhook._authentication_problem", return_value=""),
+        mock.patch("cards.webhook.processing.processor_event_handle", side_effect=OperationalError("down")),
+    ):
+        response = client.post(
+            reverse("cards:processor_webhook"),
+            data=b'{"event_id": "e-1", "type": "reversal", "network_id": "n-1"}',
+            content_type="application/json",
+        )
+    assert response.status_code == 503
+    assert response.json()["error"] == "service_unavailable"
+    assert response["Retry-After"] == str(django_settings.SERVICE_UNAVAILABLE_RETRY_AFTER)
