@@ -21,7 +21,7 @@ from typing import Any
 
 from django.db import transaction as db_transaction
 from django.db.models import DecimalField, F, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Round
 from django.utils import timezone
 
 from portal.money import quantize
@@ -59,8 +59,11 @@ def account_lock(account_id: int) -> CardAccount:
 def _caches_apply(account: CardAccount, posted: Decimal, pending: Decimal) -> None:
     if not posted and not pending:
         return
+    # Rounded to cents in the database: SQLite (the embedded mode) adds decimals as
+    # binary floats, so holds of $0.10 and $0.70 released in turn left -1e-16 behind,
+    # which the pending_total >= 0 constraint refused (a no-op on PostgreSQL's numeric).
     CardAccount.objects.filter(pk=account.pk).update(
-        posted_balance=F("posted_balance") + posted, pending_total=F("pending_total") + pending
+        posted_balance=Round(F("posted_balance") + posted, 2), pending_total=Round(F("pending_total") + pending, 2)
     )
     # Keep the caller's copy in step, so a later decision in the same transaction
     # reads the new figures without another query.

@@ -84,7 +84,9 @@ def _take_back(
     )
     if earned is not None:
         share = min(Decimal(1), refunded / refund_of.amount)
-        quantity = reward_quantity(product, earned * share)
+        # Rounded down (points already are): a purchase refunded in parts must not
+        # lose more than it earned, e.g. $0.41 earned, three refunds of a third: 3 × $0.14.
+        quantity = reward_quantity(product, (earned * share).quantize(Decimal("0.01"), rounding=ROUND_FLOOR))
     elif refund_of is not None:
         return None  # the purchase earned nothing: nothing to take back
     else:
