@@ -16,6 +16,15 @@ from .models import User
 from .validators import validate_user_id
 
 
+class UnechoedTextInput(forms.TextInput):
+    """A text input that never sends a submitted value back in the page: a card number or
+    card ID typed into a form that failed validation must not come back in the HTML
+    (PCI DSS: no full number or card ID in pages)."""
+
+    def format_value(self, value):
+        return None
+
+
 class CardNumberField(forms.CharField):
     def __init__(self, **kwargs):
         kwargs.setdefault("label", "Card number")
@@ -24,7 +33,7 @@ class CardNumberField(forms.CharField):
         kwargs.setdefault("error_messages", {"required": "Enter your card number"})
         kwargs.setdefault(
             "widget",
-            forms.TextInput(attrs={"autocomplete": "cc-number", "inputmode": "numeric", "spellcheck": "false"}),
+            UnechoedTextInput(attrs={"autocomplete": "cc-number", "inputmode": "numeric", "spellcheck": "false"}),
         )
         super().__init__(**kwargs)
 
@@ -56,7 +65,7 @@ class CardIdField(forms.CharField):
         )
         kwargs.setdefault(
             "widget",
-            forms.TextInput(attrs={"autocomplete": "off", "inputmode": "numeric", "pattern": "[0-9]*"}),
+            UnechoedTextInput(attrs={"autocomplete": "off", "inputmode": "numeric", "pattern": "[0-9]*"}),
         )
         super().__init__(**kwargs)
 

@@ -6,6 +6,10 @@ from hypothesis import settings as hypothesis_settings
 
 from tests.factories import UserFactory, force_login_without_code, issue_card, open_account, staff_session_confirm
 
+# The card-data scanner over logs, pages, messages, files and the database; active only
+# when CARD_DATA_SCAN_DIR is set (make scan).
+pytest_plugins = ["tests.carddata_plugin"]
+
 # Hypothesis profiles: "ci" (the default) is reproducible and quick; "dev" explores more.
 # Choose with HYPOTHESIS_PROFILE=dev. No deadline: a request's time depends on the machine.
 hypothesis_settings.register_profile(

@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.models import Cardholder, User
 from cards import services as card_services
 from cards.models import BusinessProgram, Card, CardAccount, CardProduct, Transaction
+from security import carddata_scan
 
 DEFAULT_PASSWORD = "correct-horse-battery-42"
 
@@ -98,7 +99,7 @@ def open_account(*, holder: Cardholder, product: CardProduct | None = None, prog
 def issue_card(*, account: CardAccount, holder: Cardholder | None = None, role=Card.Role.BASIC, active=True, **kwargs):
     """Returns the ``IssuedCard`` (card, pan, card_id)."""
     today = dt.date.today()
-    return card_services.card_issue(
+    issued = card_services.card_issue(
         account=account,
         holder=holder or account.primary_cardholder,
         role=role,
@@ -107,6 +108,9 @@ def issue_card(*, account: CardAccount, holder: Cardholder | None = None, role=C
         active=active,
         **kwargs,
     )
+    # The card-data scanner's witness (a no-op unless CARD_DATA_WITNESS is set).
+    carddata_scan.witness_record(pan=issued.pan, card_id=issued.card_id, pk=issued.card.pk)
+    return issued
 
 
 class TransactionFactory(factory.django.DjangoModelFactory):

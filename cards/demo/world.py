@@ -35,6 +35,7 @@ from cards.models import (
     RewardEntry,
     Transaction,
 )
+from security import carddata_scan
 from security.models import Notification, SecurityEvent
 from statements.models import Statement, StatementLine
 from statements.services import statements_backfill
@@ -327,6 +328,8 @@ class _Builder:
             monthly_limit=card_plan.monthly_limit,
         )
         card = issued.card
+        # The card-data scanner's witness (.ci/scan-card-data); a no-op unless CARD_DATA_WITNESS is set.
+        carddata_scan.witness_record(pan=issued.pan, card_id=issued.card_id, pk=card.pk)
         # Backdate the card to its story; card_issue stamps "now".
         card.issued_at = self._at(issued_on, 10)
         update = {"issued_at": card.issued_at}

@@ -24,7 +24,7 @@ CARD_ROW = re.compile(r"^(\d{4} \d{6} \d{5})\s+(\d{2})/(\d{2})\s+(\d{4})\s", re.
 ANY_GROUPED_PAN = re.compile(r"\d{4} \d{6} \d{5}")
 LOGIN_ROW = re.compile(r"^(demo\.[a-z0-9]+) {2,}(\S+) {2,}", re.MULTILINE)
 # Fields whose values are legitimately 4-digit codes; a card ID may coincide with one.
-FOUR_DIGIT_FIELDS = {("cards.transaction", "mcc"), ("cards.card", "last4")}
+FOUR_DIGIT_FIELDS = {("cards.transaction", "mcc"), ("cards.card", "last4"), ("statements.statementline", "card_last4")}
 COUNTED = (Cardholder, User, CardAccount, Card, Transaction, RewardEntry, BusinessProgram, CardProduct, EarnRate)
 
 
