@@ -212,6 +212,9 @@ def test_luhn():
     assert not luhn_valid(NOT_LUHN_16)
 
 
+# Logs a card number on purpose, to prove the formatters redact it: the card-data
+# scanner (tests/carddata_plugin.py) does not watch this test.
+@pytest.mark.card_data_planted
 def test_redaction_covers_arguments_extras_and_tracebacks(json_lines):
     logger = logging.getLogger("portal.test")
     logger.info("declined %s", PAN_16, extra={"detail": f"pan={PAN_15}", "nested": {"code": "otp 123456"}})
@@ -228,6 +231,9 @@ def test_redaction_covers_arguments_extras_and_tracebacks(json_lines):
     assert "ValueError: bad card " + PAN_REPLACEMENT in second["exc_info"]
 
 
+# Logs a card number on purpose, to prove the formatters redact it: the card-data
+# scanner (tests/carddata_plugin.py) does not watch this test.
+@pytest.mark.card_data_planted
 def test_redaction_leaves_the_record_alone_for_other_handlers(json_lines, caplog):
     # A card-data scanner in the tests (or caplog) must see what the code really logged.
     logging.getLogger("portal.test").warning("declined %s", PAN_16)
