@@ -236,8 +236,9 @@ def test_gunicorn_defaults_are_safe_and_read_from_the_environment(tmp_path):
     assert (tuned["workers"], tuned["threads"], tuned["timeout"]) == ("3", "4", "20")
 
 
-def _run_until(command, env, marker, timeout=90):
-    """Start a long-running command, wait for `marker` on its stderr, stop it."""
+def _run_until(command, env, marker, timeout=90, then=None):
+    """Start a long-running command, wait for `marker` on its stderr (and then, if given,
+    for ``then()`` to be true: what a process logs may come before what it does), stop it."""
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     seen = []
     deadline = time.monotonic() + timeout
@@ -248,6 +249,12 @@ def _run_until(command, env, marker, timeout=90):
                 break
             seen.append(line)
             if marker in line:
+                while then is not None and not then():
+                    if time.monotonic() > deadline or process.poll() is not None:
+                        raise AssertionError(
+                            f"after {marker!r}, the expected result never came; output:\n{''.join(seen)}"
+                        )
+                    time.sleep(0.1)
                 return seen
         raise AssertionError(f"{marker!r} not seen; output:\n{''.join(seen)}")
     finally:
@@ -274,7 +281,8 @@ def test_beat_command_starts_with_its_schedule_under_var(tmp_path):
     schedule = tmp_path / "var" / "celerybeat-schedule"
     command[command.index("--schedule") + 1] = str(schedule)
     (tmp_path / "var").mkdir()
-    _run_until(command, env, "beat: Starting")
+    # beat logs "Starting" before it opens its schedule file.
+    _run_until(command, env, "beat: Starting", then=lambda: any((tmp_path / "var").glob("celerybeat-schedule*")))
     assert list((tmp_path / "var").glob("celerybeat-schedule*"))
 
 
