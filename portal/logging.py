@@ -26,6 +26,8 @@ from django_guid import get_guid
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter as BaseJsonFormatter
 
+from cards.cardnumbers import luhn_checksum_ok
+
 LOG_FORMATS = ("json", "plain")
 
 # The request being served on this thread (set by portal.middleware.RequestLogMiddleware),
@@ -101,21 +103,9 @@ PAN_REPLACEMENT = "[REDACTED-PAN]"
 CODE_REPLACEMENT = "[REDACTED]"
 
 
-def luhn_valid(digits: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char)
-        if index % 2 == 1:
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
-    return total % 10 == 0
-
-
 def _redact_pan(match: re.Match) -> str:
     digits = re.sub(r"\D", "", match.group(0))
-    return PAN_REPLACEMENT if luhn_valid(digits) else match.group(0)
+    return PAN_REPLACEMENT if luhn_checksum_ok(digits) else match.group(0)
 
 
 def redact(text: str) -> str:

@@ -76,6 +76,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cards.cardnumbers import luhn_checksum_ok
+
 WITNESS_ENV = "CARD_DATA_WITNESS"
 LABEL_WINDOW = 24
 DEFAULT_CHUNK_SIZE = 2000
@@ -104,18 +106,6 @@ _FOUR_DIGITS = re.compile(r"\d{4}")
 _TOKEN = re.compile(r"(?<![0-9A-Za-z])\d{4}(?![0-9A-Za-z])")
 _PLAIN_TOKEN = re.compile(r"(?<![0-9A-Za-z])(?<![0-9][.,:/-])\d{4}(?![0-9A-Za-z])(?![.,:/-][0-9])")
 _LABEL = re.compile(r"(?<![0-9A-Za-z])(?:card[\s_-]?id|cid|security[\s_-]?code|cvv2?|cvc2?|csc)(?![A-Za-z])", re.I)
-
-
-def luhn_ok(number: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(number)):
-        digit = ord(char) - 48
-        if index % 2 == 1:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        total += digit
-    return total % 10 == 0
 
 
 def _issuer_bin() -> str:
@@ -272,7 +262,7 @@ class Scanner:
             digits = re.sub(r"[ -]", "", match.group())
             if any(start <= match.start() < end for start, end in known_spans):
                 continue
-            if is_our_network(digits) and luhn_ok(digits):
+            if is_our_network(digits) and luhn_checksum_ok(digits):
                 self._add(where(match.start()), "card number (Luhn-valid)", digits)
 
         if self.witness.card_id_rules:

@@ -20,7 +20,6 @@ from portal.logging import (
     JsonFormatter,
     PlainFormatter,
     RequestContextFilter,
-    luhn_valid,
     redact,
 )
 
@@ -205,11 +204,6 @@ def test_ids_that_contain_digit_runs_are_left_alone(text):
 def test_the_request_id_field_is_never_rewritten(json_lines):
     logging.getLogger("portal.test").info("line", extra={"request_id": PAN_16})
     assert json_lines()[-1]["request_id"] == PAN_16
-
-
-def test_luhn():
-    assert luhn_valid(PAN_16) and luhn_valid(PAN_15)
-    assert not luhn_valid(NOT_LUHN_16)
 
 
 # Logs a card number on purpose, to prove the formatters redact it: the card-data
