@@ -49,6 +49,13 @@ class SignInCodeForm(AuthenticationTokenForm):
     def clean_otp_token(self) -> str:
         return self.cleaned_data["otp_token"].strip()
 
+    def clean(self):
+        # A missing or malformed code already has its message on the field; checking it
+        # against the device too would say "Enter the 6-digit code" a second time.
+        if "otp_token" in self.errors:
+            return self.cleaned_data
+        return super().clean()
+
 
 class SignInBackupCodeForm(BackupTokenForm):
     otp_error_messages = dict(CODE_MESSAGES, invalid_token="That backup code is not right, or it was used before.")

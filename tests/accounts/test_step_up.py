@@ -129,6 +129,16 @@ def test_wrong_code_is_explained_and_logged(client, member, deliver):
     assert SecurityEvent.objects.filter(kind="code_failed", user=member).count() == 1
 
 
+@pytest.mark.parametrize("code", ["", "12ab"])
+def test_a_missing_or_malformed_code_is_explained_once(client, member, deliver, code):
+    password_step(deliver, client, member)
+    page = code_step(deliver, client, code).content.decode()
+    messages = ["Enter the 6-digit code we sent you", "The code is 6 digits, numbers only"]
+    # Once in the error summary, once at the field: not a second time from the device check.
+    assert sum(page.count(message) for message in messages) == 2
+    assert not page.count("That code is not right")
+
+
 def test_five_wrong_codes_end_the_attempt(client, member, deliver, monkeypatch):
     monkeypatch.setattr(settings, "OTP_OOB_THROTTLE_FACTOR", 0)
     password_step(deliver, client, member)
