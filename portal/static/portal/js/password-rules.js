@@ -43,8 +43,15 @@
     }).catch(function () { /* the server still checks on submit */ });
   }
 
-  password.addEventListener("input", function () {
+  function schedule() {
     clearTimeout(timer);
     timer = setTimeout(check, 300);
-  });
+  }
+
+  password.addEventListener("input", schedule);
+  // The User ID is one of the rules, so changing it re-checks a typed password.
+  if (username) { username.addEventListener("input", schedule); }
+  // A password typed (or filled in by the browser) before this script ran is checked
+  // now, so the list never sits unticked beside a field that has a value.
+  if (password.value) { schedule(); }
 })();
