@@ -17,9 +17,9 @@ from urllib.parse import urlencode
 from django.http import HttpRequest
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts.models import User
+from portal.net import local_path
 from security import codes
 from security.masking import mask_contact
 from security.models import Notification, OneTimeCode, SecurityEvent
@@ -59,11 +59,7 @@ def clear(request: HttpRequest) -> None:
 
 
 def safe_next(request: HttpRequest, candidate: str | None) -> str:
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return reverse("payments:overview")
+    return local_path(request, candidate, reverse("payments:overview"))
 
 
 def start_url(next_path: str) -> str:

@@ -9,6 +9,7 @@ import ipaddress
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.http import url_has_allowed_host_and_scheme
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
@@ -36,3 +37,21 @@ def ip_network(ip: str | None) -> str:
         return ""
     prefix = 24 if address.version == 4 else 48
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+
+
+def local_path(request: HttpRequest, candidate: str | None, default: str) -> str:
+    """``candidate`` if it is a path on this site (for a "next" parameter), else
+    ``default``. Only an absolute path: django.shortcuts.redirect() reads anything else
+    (such as "$5" or "abc") as a view name and fails with a 500; "//host" and "/\\host"
+    are other sites; control characters (a NUL) never belong in a URL."""
+    if (
+        candidate
+        and candidate.startswith("/")
+        and not candidate.startswith(("//", "/\\"))
+        and candidate.isprintable()
+        and url_has_allowed_host_and_scheme(
+            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+    ):
+        return candidate
+    return default

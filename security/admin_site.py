@@ -19,11 +19,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from two_factor.admin import AdminSiteOTPRequired
 
 from accounts.passwords import staff_password_outdated
+from portal.net import local_path
 
 from .models import OutOfBandDevice
 
@@ -95,8 +95,4 @@ class StaffAdminSite(AdminSiteOTPRequired):
 
     def _next_url(self, request: HttpRequest) -> str:
         candidate = request.POST.get(REDIRECT_FIELD_NAME) or request.GET.get(REDIRECT_FIELD_NAME)
-        if candidate and url_has_allowed_host_and_scheme(
-            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        ):
-            return candidate
-        return reverse("admin:index", current_app=self.name)
+        return local_path(request, candidate, reverse("admin:index", current_app=self.name))

@@ -16,9 +16,9 @@ from django.core.cache import cache
 from django.http import HttpRequest
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts.models import User
+from portal.net import local_path
 
 SESSION_KEY = "security_reauth"
 VALIDITY_SECONDS = 10 * 60
@@ -48,11 +48,7 @@ def reauth_clear(request: HttpRequest) -> None:
 
 
 def safe_next(request: HttpRequest, candidate: str | None, default: str) -> str:
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return default
+    return local_path(request, candidate, default)
 
 
 def reauth_url(next_path: str) -> str:

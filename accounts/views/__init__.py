@@ -5,8 +5,10 @@ from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
+
+from portal.net import local_path
 
 from ..middleware import idle_timeout_for
 from .sign_in import SignInView
@@ -40,11 +42,4 @@ def session_extend(request: HttpRequest) -> HttpResponse:
     # The middleware already counted this request as activity.
     if request.headers.get("Accept", "").startswith("application/json"):
         return JsonResponse({"signed_in": True, "seconds_left": _seconds_left(request)})
-    next_url = request.POST.get("next", "")
-    # Only a path on this site: redirect() would read anything else (such as "$5") as a
-    # view name and fail with a 500.
-    if not next_url.startswith("/") or not url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}
-    ):
-        return redirect("portal:home")
-    return HttpResponseRedirect(next_url)
+    return HttpResponseRedirect(local_path(request, request.POST.get("next"), reverse("portal:home")))

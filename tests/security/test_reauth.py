@@ -60,6 +60,13 @@ def test_next_must_stay_on_this_site(client_in):
     assert response["Location"] == reverse("security:overview")
 
 
+@pytest.mark.parametrize("hostile", ["abc", "$5", "//evil.example/", "/\\evil.example", "/ok\x00", "security:overview"])
+def test_a_next_that_is_not_a_path_here_goes_to_the_overview_not_a_500(client_in, hostile):
+    # redirect() reads a bare word as a view name: "abc" used to be a 500.
+    response = client_in.post(CONFIRM, {"action": "password", "password": DEFAULT_PASSWORD, "next": hostile})
+    assert (response.status_code, response["Location"]) == (302, reverse("security:overview"))
+
+
 def test_a_code_to_a_contact_on_file_confirms(client_in, django_capture_on_commit_callbacks):
     page = client_in.get(f"{CONFIRM}?next={NEXT}").content.decode()
     assert "Text a code to ***-***-0144" in page and "Email a code to b***@example.com" in page

@@ -40,6 +40,7 @@ from security.models import TrustedDevice, UserSession
 from tests.cards.conftest import roles_build
 from tests.cards.payments_helpers import StatementFactory, bank_account, commits, key, spend
 from tests.factories import TransactionFactory, force_login_without_code, staff_member, staff_session_confirm
+from tests.security import hostile
 from tests.security.url_access import (
     CLIENT_ERROR,
     LOGIN,
@@ -569,3 +570,77 @@ def _fill(route: str, kwargs: dict) -> str:
             route = route.replace(f"<{converter}:{name}>" if converter else f"<{name}>", str(value))
     route = route.replace("(?P<url>.*)$", str(kwargs.get("url", "")))
     return route
+
+
+# --- Hostile query strings on every page ------------------------------------------------------
+
+# Names the portal's pages read (filters, paging cursors, choices, "next") and the Django
+# admin's (search, ordering, paging, filters); a page ignores the ones it does not read.
+HOSTILE_QUERY_NAMES = (
+    "q", "card", "from", "to", "start", "end", "year", "month", "before", "after", "next",
+    "format", "category", "status", "min", "max", "employee", "choose", "page", "sort",
+    "type", "period", "cursor", "range", "account", "o", "p", "e", "all",
+    "_changelist_filters", "_popup", "_to_field", "status__exact", "id__exact",
+)  # fmt: skip
+# Each is sent as the value of every name at once (already percent-encoded).
+HOSTILE_QUERY_VALUES = {
+    "nul": "%00",
+    "nul-inside": "abc%00def",
+    "broken-utf8": "%FF%FE",
+    "surrogate": "%ED%A0%80",
+    "huge": "9" * 4000,
+    "markup": "%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+    "numbers": "1e309",
+    "negative": "-1",
+    "dates": "2026-02-31",
+    "lists": "1&q=2&card=a",
+}
+
+
+def _hostile_target(matrix, pattern: Pattern, rule: Rule) -> tuple[str, str]:
+    """(role, url): a role that gets the page (its own object for an object page, the
+    console for staff), or, for a page that only redirects, the owner."""
+    if rule.access == Access.STAFF:
+        return "staff", console_url(matrix, pattern)[0]
+    for role in ROLES:
+        if str(rule.expected_for(role)) != "200":
+            continue
+        if rule.kind is None:
+            return role, url_for(pattern, rule)
+        own = sorted(VISIBLE[rule.kind].get(role, set()))
+        if own:
+            return role, url_for(pattern, rule, matrix.objects[rule.kind][own[0]])
+    if rule.kind is None:
+        return "owner", url_for(pattern, rule)
+    return "owner", url_for(pattern, rule, missing=True)
+
+
+def _get_cases() -> list:
+    return [
+        pytest.param(pattern.key, id=pattern.key)
+        for pattern in PATTERNS
+        if (rule := rule_for(pattern)) is not None and (rule.access == Access.STAFF or rule.method == "get")
+    ]
+
+
+@pytest.mark.parametrize("key", _get_cases())
+def test_hostile_query_strings_on_every_page_are_never_a_500(client, matrix, key):
+    """Every GET page, opened by someone it opens for, with NUL characters (which
+    PostgreSQL refuses in text), broken UTF-8, huge numbers and markup in every query
+    parameter a page might read: a page or a 4xx, never a 500, nothing changed, and no
+    injected markup rendered."""
+    pattern = BY_KEY[key]
+    role, url = _hostile_target(matrix, pattern, rule_for(pattern))
+    sign_in(client, matrix, role)
+    # A clean GET first: what a page records on a plain visit (a statement's PDF rendered
+    # and kept on first download) is not the hostile query's doing.
+    send(client, "get", url)
+    before = hostile.fingerprint()
+    separator = "&" if "?" in url else "?"
+    for name, value in HOSTILE_QUERY_VALUES.items():
+        query = "&".join(f"{param}={value}" for param in HOSTILE_QUERY_NAMES)
+        response = client.get(f"{url}{separator}{query}")
+        assert response.status_code < 500, f"{name}: GET {url} answered {response.status_code}"
+        if response.status_code == 200 and "html" in response.get("Content-Type", ""):
+            hostile.assert_escaped(body(response))
+    assert hostile.fingerprint_diff(before, hostile.fingerprint()) == []
