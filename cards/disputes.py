@@ -39,7 +39,7 @@ from .dispute_selectors import dispute_refusal
 from .models import Card, Dispute, DisputeAttachment, DisputeEvent, Transaction
 from .selectors import card_visible_to
 
-MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
+MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024  # settings.FILE_UPLOAD_MAX_BYTES stops receiving past it
 MAX_ATTACHMENTS = 5
 MAX_DESCRIPTION = 2000
 SIGNATURES = (

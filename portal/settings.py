@@ -392,6 +392,14 @@ STORAGES = {
 
 # Dispute attachments: at most 5 files of 5 MB each are accepted (checked by the view).
 DATA_UPLOAD_MAX_NUMBER_FILES = 10
+# A file stops being received past this size (portal.uploads): it is refused with the
+# form's message, and nothing of it is kept in memory or on disk.
+FILE_UPLOAD_MAX_BYTES = 5 * 1024 * 1024
+FILE_UPLOAD_HANDLERS = [
+    "portal.uploads.SizeLimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # --- Email and SMS ---------------------------------------------------------------------
 OUTBOX_DIR = Path(env.str("OUTBOX_DIR", default=str(VAR_DIR / "outbox")))
