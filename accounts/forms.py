@@ -6,10 +6,10 @@ import datetime as dt
 
 import phonenumbers
 from django import forms
-from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from accounts.passwords import new_password_clean
 from cards import cardnumbers
 
 from .models import User
@@ -225,15 +225,8 @@ class LoginDetailsForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        password, confirm = data.get("password1"), data.get("password2")
-        if password and confirm and password != confirm:
-            self.add_error("password2", "The passwords don't match. Type the same password twice")
-        if password and "password1" not in self.errors:
-            candidate = User(username=data.get("username") or "", cardholder=self.cardholder)
-            try:
-                validate_password(password, candidate)
-            except ValidationError as error:
-                self.add_error("password1", error)
+        candidate = User(username=data.get("username") or "", cardholder=self.cardholder)
+        new_password_clean(self, new="password1", confirm="password2", user=candidate)
         return data
 
 

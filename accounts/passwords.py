@@ -207,3 +207,22 @@ def staff_password_outdated(request) -> bool:
     marked = request.session.get(STAFF_PASSWORD_OUTDATED_KEY) if hasattr(request, "session") else None
     user = getattr(request, "user", None)
     return bool(marked) and user is not None and marked == _password_digest(user)
+
+
+MISMATCH = "The passwords don't match. Type the same password twice"
+
+
+def new_password_clean(form, *, new: str, confirm: str, user) -> None:
+    """The checks every "choose a password" form makes, from its ``clean()``: the new
+    password against the policy (for ``user``: their name, User ID and history), then
+    the confirmation. Errors go on the fields; nothing is raised."""
+    from django.contrib.auth.password_validation import validate_password
+
+    password, repeated = form.cleaned_data.get(new), form.cleaned_data.get(confirm)
+    if password and new not in form.errors:
+        try:
+            validate_password(password, user)
+        except ValidationError as error:
+            form.add_error(new, error)
+    if password and repeated and password != repeated:
+        form.add_error(confirm, MISMATCH)

@@ -6,9 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
-from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
 
+from accounts.passwords import new_password_clean
 from security.models import Notification
 
 from .forms import CardIdField, CardNumberField, DateOfBirthMixin, _dob_part
@@ -131,14 +130,7 @@ class NewPasswordForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        password, confirm = data.get("password1"), data.get("password2")
-        if password and "password1" not in self.errors:
-            try:
-                validate_password(password, self.user)
-            except ValidationError as error:
-                self.add_error("password1", error)
-        if password and confirm and password != confirm and "password1" not in self.errors:
-            self.add_error("password2", "The passwords don't match. Type the same password twice")
+        new_password_clean(self, new="password1", confirm="password2", user=self.user)
         return data
 
 

@@ -1,6 +1,7 @@
 from django import forms
-from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+
+from accounts.passwords import new_password_clean
 
 
 class PasswordChangeForm(forms.Form):
@@ -38,14 +39,7 @@ class PasswordChangeForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        new, confirm = data.get("new_password1"), data.get("new_password2")
-        if new and confirm and new != confirm:
-            self.add_error("new_password2", "The passwords don't match. Type the same password twice")
-        if new and "new_password1" not in self.errors:
-            try:
-                validate_password(new, self.user)
-            except ValidationError as error:
-                self.add_error("new_password1", error)
+        new_password_clean(self, new="new_password1", confirm="new_password2", user=self.user)
         return data
 
 
