@@ -1,7 +1,8 @@
 """Request-wide middleware and the error pages that go with it.
 
 Order in settings.MIDDLEWARE (outermost first): django-guid (request id) →
-HealthCheckMiddleware → RequestLogMiddleware → ServiceUnavailableMiddleware → Django's.
+HealthCheckMiddleware → HeaderNulMiddleware → RequestLogMiddleware →
+ServiceUnavailableMiddleware → Django's.
 """
 
 from __future__ import annotations
@@ -39,6 +40,22 @@ class HealthCheckMiddleware:
         view = health.PROBES.get(request.path_info)
         if view is not None and request.method in ("GET", "HEAD"):
             return view(request)
+        return self.get_response(request)
+
+
+class HeaderNulMiddleware:
+    """Takes NUL characters out of request headers. The proxy in front refuses them, but
+    the app must not rely on that: the User-Agent and Accept headers are stored (our
+    sign-in records, django-axes's logs) and PostgreSQL text cannot hold a NUL, so every
+    sign-in that sent one was a 500."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        meta = request.META
+        for key in [k for k, v in meta.items() if k.startswith("HTTP_") and isinstance(v, str) and "\x00" in v]:
+            meta[key] = meta[key].replace("\x00", "")
         return self.get_response(request)
 
 

@@ -155,6 +155,8 @@ MIDDLEWARE = [
     "django_guid.middleware.guid_middleware",
     # /livez, /readyz, /healthz: answered before host checks, HTTPS redirect and sessions.
     "portal.middleware.HealthCheckMiddleware",
+    # A NUL in a header reaches PostgreSQL (stored User-Agents) as a 500: taken out first.
+    "portal.middleware.HeaderNulMiddleware",
     "portal.middleware.RequestLogMiddleware",
     # Database down or restarting: a friendly 503 with Retry-After instead of a 500.
     "portal.middleware.ServiceUnavailableMiddleware",

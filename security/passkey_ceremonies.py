@@ -13,6 +13,9 @@
 
 from __future__ import annotations
 
+import logging
+import traceback
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate, login
@@ -25,6 +28,7 @@ from django_otp_webauthn.views import (
     CompleteCredentialAuthenticationView,
     CompleteCredentialRegistrationView,
 )
+from webauthn.helpers.exceptions import WebAuthnException
 
 from accounts.services import new_device_alert
 from portal.net import client_ip, ip_network
@@ -32,6 +36,8 @@ from portal.net import client_ip, ip_network
 from . import devices, risk
 from .models import SecurityEvent
 from .services import security_event_record
+
+logger = logging.getLogger(__name__)
 
 TRY_PASSWORD = "Try again, or log in with your User ID and password."
 
@@ -51,6 +57,7 @@ SIGN_IN_DEFAULT = f"We couldn't confirm it's you with that passkey. {TRY_PASSWOR
 
 REGISTER_MESSAGES = {
     "not_authenticated": "Your session has ended. Log in again to add a passkey.",
+    "credential_exists": "That passkey is already set up. Log in with it, or add one from a different device.",
     "invalid_state": "That took too long. Try adding the passkey again.",
 }
 REGISTER_DEFAULT = "We couldn't add that passkey. Try again, or use a different device."
@@ -66,6 +73,27 @@ def _plain(exc: exceptions.OTPWebAuthnApiError, table: dict[str, str], default: 
     return JsonResponse({"detail": table.get(exc.code, default), "code": exc.code}, status=exc.status_code)
 
 
+# What py_webauthn raises on a response it cannot read, besides the exceptions the library
+# turns into answers (it matches those by exact class, so not their subclasses or siblings
+# such as UnsupportedPublicKeyType): it assumes well-formed input, so a public key
+# without an algorithm is a KeyError, and so on.
+PY_WEBAUTHN_FAILURES = (WebAuthnException, KeyError, IndexError, TypeError, ValueError)
+
+
+def _refusal_for_unreadable(exc: Exception) -> Exception:
+    """A failure inside py_webauthn while it reads the browser's response is that
+    response refused (422), not a 500. Only failures raised in py_webauthn's own code:
+    the same error in ours is still a bug and still a 500."""
+    if not isinstance(exc, PY_WEBAUTHN_FAILURES):
+        return exc
+    if not any(
+        frame.f_globals.get("__name__", "").startswith("webauthn.") for frame, _ in traceback.walk_tb(exc.__traceback__)
+    ):
+        return exc
+    logger.warning("py_webauthn could not read a passkey response", exc_info=exc)
+    return exceptions.UnprocessableEntity(code="unreadable_response", detail="The passkey response could not be read.")
+
+
 def _explain(assessment: risk.RiskAssessment) -> str:
     text = "They logged in with a passkey (Face ID, Touch ID, Windows Hello or a device PIN)."
     why = risk.risk_reasons_sentence(assessment.reasons)
@@ -74,7 +102,20 @@ def _explain(assessment: risk.RiskAssessment) -> str:
     return text
 
 
-class PasskeyRegistrationMixin:
+class ReadsBodyPlainly:
+    """The library refuses a body that ``json.loads`` cannot parse only when it raises
+    ``JSONDecodeError``; broken UTF-8 (``UnicodeDecodeError``), an integer of more than
+    Python's 4,300 digits (``ValueError``) and arrays nested past the recursion limit
+    (``RecursionError``) escaped as 500s. They are a malformed request like the rest."""
+
+    def _parse_request_data(self, request):
+        try:
+            return super()._parse_request_data(request)
+        except (ValueError, RecursionError) as exc:
+            raise exceptions.MalformedRequest() from exc
+
+
+class PasskeyRegistrationMixin(ReadsBodyPlainly):
     def user_is_mfa_enrolled(self, user) -> bool:
         # See the module docstring: being signed in here already means two factors.
         return False
@@ -90,6 +131,9 @@ class PasskeyRegistrationBeginView(PasskeyRegistrationMixin, BeginCredentialRegi
 
 
 class PasskeyRegistrationCompleteView(PasskeyRegistrationMixin, CompleteCredentialRegistrationView):
+    def handle_exception(self, exc):
+        return super().handle_exception(_refusal_for_unreadable(exc))
+
     def post(self, *args, **kwargs):
         response = super().post(*args, **kwargs)
         # The page reloads after the ceremony and shows this with the new passkey listed.
@@ -99,14 +143,14 @@ class PasskeyRegistrationCompleteView(PasskeyRegistrationMixin, CompleteCredenti
         return response
 
 
-class PasskeySignInBeginView(BeginCredentialAuthenticationView):
+class PasskeySignInBeginView(ReadsBodyPlainly, BeginCredentialAuthenticationView):
     def handle_exception(self, exc):
         if isinstance(exc, exceptions.OTPWebAuthnApiError):
             return _plain(exc, SIGN_IN_MESSAGES, SIGN_IN_DEFAULT)
         return super().handle_exception(exc)
 
 
-class PasskeySignInCompleteView(CompleteCredentialAuthenticationView):
+class PasskeySignInCompleteView(ReadsBodyPlainly, CompleteCredentialAuthenticationView):
     def complete_auth(self, device) -> None:
         request = self.request
         if request.user.is_authenticated:
@@ -134,6 +178,7 @@ class PasskeySignInCompleteView(CompleteCredentialAuthenticationView):
             new_device_alert(user=signed_in, request=request, explanation=_explain(assessment))
 
     def handle_exception(self, exc):
+        exc = _refusal_for_unreadable(exc)
         if isinstance(exc, exceptions.OTPWebAuthnApiError):
             security_event_record(
                 kind=SecurityEvent.Kind.SIGN_IN_FAILED,

@@ -22,14 +22,18 @@ from django.db.models import F, QuerySet
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django_otp_webauthn import exceptions as webauthn_errors
 from django_otp_webauthn.helpers import WebAuthnHelper
 from django_otp_webauthn.models import WebAuthnCredential
+from webauthn.helpers import decode_credential_public_key, decoded_public_key_to_cryptography
+from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
     AuthenticatorSelectionCriteria,
     PublicKeyCredentialHint,
     ResidentKeyRequirement,
     UserVerificationRequirement,
 )
+from webauthn.registration.verify_registration_response import VerifiedRegistration
 
 from accounts.models import User
 
@@ -41,6 +45,17 @@ NAME_MAX_LENGTH = 64
 # django-two-factor-auth treats a device named "default" as the user's chosen second
 # factor (its issue #652) and would ask for a code from it at sign-in.
 RESERVED_NAMES = {"default"}
+# WebAuthn: a relying party refuses credential IDs longer than this (py_webauthn does not check).
+CREDENTIAL_ID_MAX_BYTES = 1023
+
+
+class PasskeyAlreadyRegistered(webauthn_errors.OTPWebAuthnApiError):
+    """Its credential ID is stored already (the ID is unique): refused before the insert
+    would fail."""
+
+    status_code = 409
+    default_code = "credential_exists"
+    default_detail = "That passkey is already registered."
 
 
 class PasskeyHelper(WebAuthnHelper):
@@ -65,14 +80,43 @@ class PasskeyHelper(WebAuthnHelper):
         return super().authenticate_begin(user=user, require_user_verification=True)
 
     def create_credential(self, user, response, parsed_credential, original_data):
+        passkey_storable_check(response)
         passkey = super().create_credential(user, response, parsed_credential, original_data)
         passkey.name = passkey_default_name(user_agent=self.request.META.get("HTTP_USER_AGENT", ""))
         return passkey
 
+    def _check_discoverable(self, original_data) -> bool | None:
+        # The browser's clientExtensionResults are unsigned and may have any shape (the
+        # library indexed into them as given: a TypeError, so a 500, for a number).
+        results = original_data.get("clientExtensionResults") if isinstance(original_data, dict) else None
+        props = results.get("credProps") if isinstance(results, dict) else None
+        found = props.get("rk") if isinstance(props, dict) else None
+        return found if isinstance(found, bool) else None
+
+    @transaction.atomic  # the passkey, its attestation and the record of it, or none of them
     def register_complete(self, user, state, data):
         passkey = super().register_complete(user=user, state=state, data=data)
         passkey_added_record(user=user, passkey=passkey, request=self.request)
         return passkey
+
+
+def passkey_storable_check(response: VerifiedRegistration) -> None:
+    """What py_webauthn verified but must not be stored, refused with an answer."""
+    if len(response.credential_id) > CREDENTIAL_ID_MAX_BYTES:
+        raise webauthn_errors.UnprocessableEntity(
+            code="credential_id_too_long", detail="The credential ID is longer than 1023 bytes."
+        )
+    try:
+        # A "none" attestation's key is checked only for having its parts: one that no
+        # signature could be checked with would be listed and fail every sign-in.
+        decoded_public_key_to_cryptography(decode_credential_public_key(response.credential_public_key))
+    except (WebAuthnException, TypeError, ValueError) as exc:
+        raise webauthn_errors.UnprocessableEntity(
+            code="unsupported_public_key", detail="The public key is malformed or not supported."
+        ) from exc
+    digest = WebAuthnCredential.get_credential_id_sha256(response.credential_id)
+    if WebAuthnCredential.objects.filter(credential_id_sha256=digest).exists():
+        raise PasskeyAlreadyRegistered()
 
 
 def passkey_default_name(*, user_agent: str) -> str:

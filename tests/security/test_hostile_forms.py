@@ -496,10 +496,10 @@ FORMS: list[FormSpec] = [
 # Views that accept POST and are covered elsewhere, with the reason.
 NOT_FORMS = {
     "cards:processor_webhook": "the processor's signed JSON: tests/security/test_hostile_webhook.py",
-    "otp_webauthn:credential-registration-begin": "passkey ceremony JSON: tests/security/test_passkeys.py",
-    "otp_webauthn:credential-registration-complete": "passkey ceremony JSON, tests/security/test_passkeys.py",
-    "otp_webauthn:credential-authentication-begin": "passkey ceremony JSON, tests/security/test_passkeys.py",
-    "otp_webauthn:credential-authentication-complete": "passkey ceremony JSON, tests/security/test_passkeys.py",
+    "otp_webauthn:credential-registration-begin": "passkey ceremony JSON: tests/security/test_hostile_passkeys.py",
+    "otp_webauthn:credential-registration-complete": "passkey ceremony JSON: tests/security/test_hostile_passkeys.py",
+    "otp_webauthn:credential-authentication-begin": "passkey ceremony JSON: tests/security/test_hostile_passkeys.py",
+    "otp_webauthn:credential-authentication-complete": "passkey ceremony JSON: tests/security/test_hostile_passkeys.py",
     "recovery:link_password": "needs a staff-made link; its form, NewPasswordForm, is fuzzed at recovery:password_new",
     "recovery:link": "opens a staff-made link (GET); the password form it leads to is recovery:link_password",
 }

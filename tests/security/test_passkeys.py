@@ -259,11 +259,12 @@ def test_registration_needs_a_signed_in_session(client):
 
 def test_a_new_passkey_is_named_after_the_device_recorded_and_emailed(rf, member, django_capture_on_commit_callbacks):
     request = rf.post("/", HTTP_USER_AGENT=CHROME_ON_MAC)
+    # A usable public key: one that could not check a signature is refused.
+    numbers = ec.generate_private_key(ec.SECP256R1()).public_key().public_numbers()
+    key = cbor2.dumps({1: 2, 3: -7, -1: 1, -2: numbers.x.to_bytes(32, "big"), -3: numbers.y.to_bytes(32, "big")})
     passkey = PasskeyHelper(request=request).create_credential(
         member,
-        mock.Mock(
-            aaguid="", credential_id=b"id", credential_public_key=b"key", sign_count=0, credential_backed_up=False
-        ),
+        mock.Mock(aaguid="", credential_id=b"id", credential_public_key=key, sign_count=0, credential_backed_up=False),
         mock.Mock(response=mock.Mock(transports=[])),
         {},
     )
