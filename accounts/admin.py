@@ -33,7 +33,7 @@ from django.utils.html import format_html, format_html_join
 from cards import cardnumbers
 from cards.models import Card
 from security import staff
-from security.admin import ReadOnlyAdminMixin, StaffAuditMixin, changelist_link
+from security.admin import ReadOnlyAdminMixin, RowIdsCheckedMixin, StaffAuditMixin, changelist_link
 from security.contact import ContactChangeError, kind_label
 
 from . import recovery, selectors, services
@@ -115,7 +115,7 @@ class AdminPasswordChangeForm(auth_forms.AdminPasswordChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(StaffAuditMixin, auth_admin.UserAdmin):
+class UserAdmin(RowIdsCheckedMixin, StaffAuditMixin, auth_admin.UserAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
     change_password_form = AdminPasswordChangeForm
@@ -287,7 +287,7 @@ class UserAdmin(StaffAuditMixin, auth_admin.UserAdmin):
             context["verification"] = verification
             context["verification_valid_until"] = verification.created_at + staff.VERIFICATION_WINDOW
         form_kwargs = {"subject": user} if getattr(form_class, "needs_subject", False) else {}
-        form = form_class(request.POST or None, **form_kwargs)
+        form = form_class(request.POST if request.method == "POST" else None, **form_kwargs)
         if request.method == "POST" and form.is_valid():
             try:
                 message = perform(user, form.cleaned_data)

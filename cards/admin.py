@@ -22,7 +22,13 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html_join
 
-from security.admin import HiddenFieldsMixin, ReadOnlyAdminMixin, StaffAuditMixin, changelist_link
+from security.admin import (
+    HiddenFieldsMixin,
+    ReadOnlyAdminMixin,
+    RowIdsCheckedMixin,
+    StaffAuditMixin,
+    changelist_link,
+)
 
 from . import cardnumbers, services
 from .models import (
@@ -82,7 +88,7 @@ class EarnRateInline(admin.TabularInline):
 
 
 @admin.register(CardProduct)
-class CardProductAdmin(StaffAuditMixin, admin.ModelAdmin):
+class CardProductAdmin(RowIdsCheckedMixin, StaffAuditMixin, admin.ModelAdmin):
     list_display = ("name", "code", "kind", "segment", "rewards_kind", "base_earn_rate", "annual_fee", "currency")
     list_filter = ("kind", "segment", "rewards_kind")
     search_fields = ("code", "name")
@@ -98,7 +104,7 @@ class CardProductAdmin(StaffAuditMixin, admin.ModelAdmin):
 
 
 @admin.register(BusinessProgram)
-class BusinessProgramAdmin(StaffAuditMixin, admin.ModelAdmin):
+class BusinessProgramAdmin(RowIdsCheckedMixin, StaffAuditMixin, admin.ModelAdmin):
     list_display = ("name", "administrator_count", "created_at")
     search_fields = ("name",)
     ordering = ("name",)
@@ -236,7 +242,7 @@ class CardAdmin(ReadOnlyAdminMixin, HiddenFieldsMixin, admin.ModelAdmin):
             raise PermissionDenied
         card = get_object_or_404(Card.objects.select_related("account__product", "holder"), pk=card_id)
         change_url = reverse("admin:cards_card_change", args=[card.pk])
-        form = CardFreezeForm(request.POST or None)
+        form = CardFreezeForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             try:
                 services.card_freeze(actor=request.user, card=card, reason=form.cleaned_data["reason"], request=request)

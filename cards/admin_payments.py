@@ -122,7 +122,7 @@ class PaymentAdmin(BasePaymentAdmin):
         if not request.user.has_perm("cards.change_payment"):
             raise PermissionDenied
         payment = get_object_or_404(Payment.objects.select_related("account", "method"), pk=payment_id)
-        form = PaymentReturnForm(request.POST or None)
+        form = PaymentReturnForm(request.POST if request.method == "POST" else None)
 
         def perform(data):
             payments.payment_return(
@@ -307,7 +307,7 @@ class DisputeAdmin(BaseDisputeAdmin):
             dispute = get_object_or_404(
                 Dispute.objects.select_related("transaction__card", "transaction__account"), pk=dispute_id
             )
-            form = form_class(request.POST or None)
+            form = form_class(request.POST if request.method == "POST" else None)
             txn = dispute.transaction
             amount = format_money(dispute.amount or txn.amount, txn.currency)
             intro = {

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 
-from security.admin import ReadOnlyAdminMixin
+from security.admin import ReadOnlyAdminMixin, RowIdsCheckedMixin
 
 from . import services
 from .models import CardRequest, ProcessorEvent, TransactionEvent
@@ -52,7 +52,7 @@ class ProcessorEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(CardRequest)
-class CardRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class CardRequestAdmin(RowIdsCheckedMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """New employee cards asked for by program administrators, waiting for staff."""
 
     list_display = ("created_at", "legal_name", "account", "requested_by", "monthly_limit", "status")

@@ -303,7 +303,7 @@ def rewards(request: HttpRequest) -> HttpResponse:
     cycle = selectors.billing_cycle(account=account)
     summary = selectors.rewards_summary(account=account, since=cycle.start_at)
     form = RedeemForm(
-        request.POST or None,
+        request.POST if request.method == "POST" else None,
         rewards=summary,
         initial={
             "quantity": f"{summary.redeemable:.0f}" if summary.points else f"{summary.redeemable:.2f}",

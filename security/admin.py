@@ -10,9 +10,14 @@ from typing import Any
 
 from axes.admin import AccessAttemptAdmin, AccessFailureLogAdmin, AccessLogAdmin
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django import forms
 from django.apps import apps
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.utils import flatten_fieldsets
+from django.contrib.auth.admin import GroupAdmin
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
 from django.db.models import Model
 from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpRequest
@@ -72,6 +77,59 @@ class HiddenFieldsMixin:
         if set(lookup.split(LOOKUP_SEP)) & set(self.hidden_fields):
             return False
         return super().lookup_allowed(lookup, value, request)
+
+
+def _is_row_id(field, value: Any) -> bool:
+    """Whether ``value`` can be a value of this key column (type and range)."""
+    try:
+        field.run_validators(field.to_python(value))
+    except ValidationError:
+        return False
+    return True
+
+
+class RowIdsMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """A many-to-many choice (groups, permissions, a program's administrators) that
+    refuses ids no page offers ("abc", a NUL, a number beyond the column) before the
+    database sees them, and leaves them out when the form is shown again. Django hands
+    them to ``pk__in`` (the field's check, the autocomplete widget), which was a 500."""
+
+    def _key(self):
+        opts = self.queryset.model._meta
+        return opts.get_field(self.to_field_name) if self.to_field_name else opts.pk
+
+    def clean(self, value):
+        for item in value if isinstance(value, (list, tuple)) else ():
+            if not _is_row_id(self._key(), item):
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": item}
+                )
+        return super().clean(value)
+
+    def prepare_value(self, value):
+        if isinstance(value, (list, tuple)):
+            value = [item for item in value if isinstance(item, Model) or _is_row_id(self._key(), item)]
+        return super().prepare_value(value)
+
+
+class RowIdsCheckedMixin:
+    """For a ModelAdmin whose forms or actions take row ids from the browser: ids that
+    cannot be rows are refused with a message, never passed to the database (where
+    "abc" or 2**63 was a 500). Many-to-many fields use ``RowIdsMultipleChoiceField``;
+    an action's ticked rows (``_selected_action``) are checked before it runs."""
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        kwargs.setdefault("form_class", RowIdsMultipleChoiceField)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def response_action(self, request: HttpRequest, queryset):
+        pk = self.model._meta.pk
+        if not all(_is_row_id(pk, value) for value in request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)):
+            self.message_user(
+                request, "Nothing was changed: tick the rows in the list, then choose the action.", messages.ERROR
+            )
+            return None  # the change list answers with a redirect back to itself
+        return super().response_action(request, queryset)
 
 
 class StaffAuditMixin:
@@ -359,6 +417,12 @@ class AuthenticatorAppAdmin(ReadOnlyAdminMixin, HiddenFieldsMixin, admin.ModelAd
     fields = ("user", "name", "confirmed", "created_at", "last_used_at", "throttling_failure_count")
     readonly_fields = fields
 
+
+# Django's groups (the staff roles, accounts.staff_roles) keep their admin, with the
+# row-id checks of the others (its permissions field and "delete selected" action).
+if admin.site.is_registered(Group):
+    admin.site.unregister(Group)
+    admin.site.register(Group, type(GroupAdmin.__name__, (RowIdsCheckedMixin, GroupAdmin), {}))
 
 # django-axes's admins would let staff delete failed attempts: an unlock with no reason
 # and no security event. "Unlock sign-in" on the user does that properly.
