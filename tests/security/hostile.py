@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from http.cookies import SimpleCookie
 from urllib.parse import quote_from_bytes
 
 from django.core.cache import cache
@@ -226,6 +227,20 @@ def rolled_back():
                 cache.delete_pattern("*")
             else:
                 cache.clear()
+
+
+@contextmanager
+def cookies_kept(client):
+    """The test client's cookies as they were before the block (an example may sign the
+    session out, or set new cookies), so every example starts signed in the same way."""
+    saved = SimpleCookie()
+    saved.load(client.cookies.output(header="", sep=";"))
+    try:
+        yield
+    finally:
+        client.cookies = SimpleCookie()
+        for name, morsel in saved.items():
+            client.cookies[name] = morsel.value
 
 
 # --- Reading forms from a page ---------------------------------------------------------------

@@ -24,7 +24,6 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from http.cookies import SimpleCookie
 
 import pytest
 from django.apps import apps
@@ -382,12 +381,6 @@ def _discover_fields(spec: AdminFormSpec, client: Client, url: str) -> list[host
     return [info for name, info in sorted(found.items()) if name not in spec.fixed]
 
 
-def _restore_cookies(client: Client, saved: SimpleCookie) -> None:
-    client.cookies = SimpleCookie()
-    for name, morsel in saved.items():
-        client.cookies[name] = morsel.value
-
-
 def _post(client: Client, url: str, data: dict):
     return client.post(url, data=hostile.urlencoded(data), content_type="application/x-www-form-urlencoded")
 
@@ -401,40 +394,35 @@ def _fuzz(spec: AdminFormSpec, world: World) -> None:
     client = _staff_client(world)
     url = reverse(spec.url, args=spec.kwargs(world))
     fields = _discover_fields(spec, client, url)
-    saved_cookies = SimpleCookie()
-    saved_cookies.load(client.cookies.output(header="", sep=";"))
     signed_out = {reverse("admin:login"), reverse("two_factor:login")}
     seen = {"refused": 0}
 
     @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
     @given(data=hostile.form_data(fields, spec.fixed))
     def check(data):
-        try:
-            with hostile.rolled_back():
-                before = hostile.fingerprint()
-                response = _post(client, url, data)
-                status = response.status_code
-                html = response.content.decode("utf-8", "replace")
-                assert status < 500, f"{status} for {data!r}"
-                hostile.assert_escaped(html)
-                assert world.extra["pan"] not in html, "a card number reached the page"
-                changed = hostile.fingerprint_diff(before, hostile.fingerprint())
-                if spec.must_refuse:
-                    assert 400 <= status < 500, f"a view-only page answered {status} for {data!r}"
-                if 300 <= status < 400:
-                    where = response["Location"].split("?")[0]
-                    assert where not in signed_out, f"the staff session was lost: redirected to {where}"
-                    if not (spec.refuses_by_redirect and where == url and _refusal_shown(client.get(url))):
-                        return  # accepted, as a staff member's valid answers would be
-                if status == 200 and any(text in html for text in spec.confirmation):
-                    assert not changed, f"a confirmation step changed {changed} for {data!r}"
-                    return
-                seen["refused"] += 1
-                assert not changed, f"refused ({status}) but changed {changed} for {data!r}"
-                if status == 200:
-                    assert shows_an_error(html), f"shown again without an error message for {data!r}"
-        finally:
-            _restore_cookies(client, saved_cookies)
+        with hostile.cookies_kept(client), hostile.rolled_back():
+            before = hostile.fingerprint()
+            response = _post(client, url, data)
+            status = response.status_code
+            html = response.content.decode("utf-8", "replace")
+            assert status < 500, f"{status} for {data!r}"
+            hostile.assert_escaped(html)
+            assert world.extra["pan"] not in html, "a card number reached the page"
+            changed = hostile.fingerprint_diff(before, hostile.fingerprint())
+            if spec.must_refuse:
+                assert 400 <= status < 500, f"a view-only page answered {status} for {data!r}"
+            if 300 <= status < 400:
+                where = response["Location"].split("?")[0]
+                assert where not in signed_out, f"the staff session was lost: redirected to {where}"
+                if not (spec.refuses_by_redirect and where == url and _refusal_shown(client.get(url))):
+                    return  # accepted, as a staff member's valid answers would be
+            if status == 200 and any(text in html for text in spec.confirmation):
+                assert not changed, f"a confirmation step changed {changed} for {data!r}"
+                return
+            seen["refused"] += 1
+            assert not changed, f"refused ({status}) but changed {changed} for {data!r}"
+            if status == 200:
+                assert shows_an_error(html), f"shown again without an error message for {data!r}"
 
     # The empty POST is always tried: a form built with ``request.POST or None`` was left
     # unbound by it and showed the page again with no message (every staff action did).

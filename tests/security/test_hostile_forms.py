@@ -21,7 +21,6 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from http.cookies import SimpleCookie
 
 import pytest
 from django.core import mail
@@ -549,13 +548,6 @@ def _discover_fields(spec: FormSpec, world: World, client: Client, url: str) -> 
     return [info for name, info in sorted(found.items()) if name not in spec.fixed]
 
 
-def _restore_cookies(client: Client, saved: SimpleCookie) -> None:
-    client.cookies = SimpleCookie()
-    client.cookies.load(saved.output(header="", sep=";"))
-    for name, morsel in saved.items():
-        client.cookies[name] = morsel.value
-
-
 @pytest.mark.parametrize("spec", FORMS, ids=str)
 def test_hostile_input_is_refused_cleanly_and_changes_nothing(spec: FormSpec, world: World):
     client = _client_for(spec, world)
@@ -563,37 +555,30 @@ def test_hostile_input_is_refused_cleanly_and_changes_nothing(spec: FormSpec, wo
     fields = _discover_fields(spec, world, client, url)
     if spec.prepare is not None and spec.prepare_after_page:
         spec.prepare(client, world)
-    saved_cookies = SimpleCookie()
-    saved_cookies.load(client.cookies.output(header="", sep=";"))
     guarded = {reverse("two_factor:login"), reverse("security:confirm")} if spec.role != "anonymous" else set()
     seen = {"refused": 0}
 
     @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
     @given(data=hostile.form_data(fields, spec.fixed))
     def check(data):
-        try:
-            with hostile.rolled_back():
-                before = hostile.fingerprint()
-                response = client.post(
-                    url, data=hostile.urlencoded(data), content_type="application/x-www-form-urlencoded"
-                )
-                status = response.status_code
-                html = response.content.decode("utf-8", "replace")
-                assert status < 500, f"{status} for {data!r}"
-                hostile.assert_escaped(html)
-                changed = hostile.fingerprint_diff(before, hostile.fingerprint())
-                if 300 <= status < 400:
-                    where = response["Location"].split("?")[0]
-                    assert where not in guarded, f"the signed-in state was lost: redirected to {where}"
-                    return  # accepted (or sent on), as a person's valid answers would be
-                if status == 200 and any(marker in html for marker in spec.accepted):
-                    return
-                seen["refused"] += 1
-                assert not changed, f"refused ({status}) but changed {changed} for {data!r}"
-                if status == 200:
-                    assert hostile.shows_an_error(html), f"re-rendered without an error message for {data!r}"
-        finally:
-            _restore_cookies(client, saved_cookies)
+        with hostile.cookies_kept(client), hostile.rolled_back():
+            before = hostile.fingerprint()
+            response = client.post(url, data=hostile.urlencoded(data), content_type="application/x-www-form-urlencoded")
+            status = response.status_code
+            html = response.content.decode("utf-8", "replace")
+            assert status < 500, f"{status} for {data!r}"
+            hostile.assert_escaped(html)
+            changed = hostile.fingerprint_diff(before, hostile.fingerprint())
+            if 300 <= status < 400:
+                where = response["Location"].split("?")[0]
+                assert where not in guarded, f"the signed-in state was lost: redirected to {where}"
+                return  # accepted (or sent on), as a person's valid answers would be
+            if status == 200 and any(marker in html for marker in spec.accepted):
+                return
+            seen["refused"] += 1
+            assert not changed, f"refused ({status}) but changed {changed} for {data!r}"
+            if status == 200:
+                assert hostile.shows_an_error(html), f"re-rendered without an error message for {data!r}"
 
     # An empty POST was shown the form again with no message by ten views (their form
     # was built with ``request.POST or None``, so an empty body left it unbound): always tried.

@@ -30,7 +30,6 @@ import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.cookies import SimpleCookie
 from urllib.parse import quote, urlsplit
 
 import cbor2
@@ -387,12 +386,6 @@ def _begin(client: Client, url_name: str) -> dict:
     return response.json()
 
 
-def _restore_cookies(client: Client, saved: SimpleCookie) -> None:
-    client.cookies = SimpleCookie()
-    for name, morsel in saved.items():
-        client.cookies[name] = morsel.value
-
-
 @dataclass
 class Snapshot:
     """What a refused request must leave as it was."""
@@ -440,13 +433,8 @@ def assert_refused_and_unchanged(response, before: Snapshot, *, what: str) -> No
 
 
 def _run(client: Client, example_body: Callable[[], None]) -> None:
-    saved = SimpleCookie()
-    saved.load(client.cookies.output(header="", sep=";"))
-    try:
-        with hostile.rolled_back():
-            example_body()
-    finally:
-        _restore_cookies(client, saved)
+    with hostile.cookies_kept(client), hostile.rolled_back():
+        example_body()
 
 
 HEALTH = [HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large]
