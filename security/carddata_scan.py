@@ -80,6 +80,7 @@ from cards.cardnumbers import luhn_checksum_ok
 
 WITNESS_ENV = "CARD_DATA_WITNESS"
 LABEL_WINDOW = 24
+BESIDE_WINDOW = 80  # characters between a card ID and its card's last 4 that count as beside it
 DEFAULT_CHUNK_SIZE = 2000
 MAX_WHOLE_FILE_BYTES = 4 * 1024 * 1024
 TEXT_FIELD_TYPES = {"CharField", "TextField", "JSONField", "SlugField", "EmailField", "URLField", "FilePathField"}
@@ -106,6 +107,11 @@ _FOUR_DIGITS = re.compile(r"\d{4}")
 _TOKEN = re.compile(r"(?<![0-9A-Za-z])\d{4}(?![0-9A-Za-z])")
 _PLAIN_TOKEN = re.compile(r"(?<![0-9A-Za-z])(?<![0-9][.,:/-])\d{4}(?![0-9A-Za-z])(?![.,:/-][0-9])")
 _LABEL = re.compile(r"(?<![0-9A-Za-z])(?:card[\s_-]?id|cid|security[\s_-]?code|cvv2?|cvc2?|csc)(?![A-Za-z])", re.I)
+
+
+def _is_path_segment(text: str, start: int, end: int) -> bool:
+    """A token between slashes ("/cards/4821/") is part of a URL path: an object's id."""
+    return start > 0 and text[start - 1] == "/" and end < len(text) and text[end] == "/"
 
 
 def _issuer_bin() -> str:
@@ -283,18 +289,32 @@ class Scanner:
                 value = token.group()
                 if value in by_card_id and value not in self.witness.card_pks:
                     self._add(where(token.start()), f"card ID (after the label {label.group()!r})", value)
-        plain = {}
-        for token in _PLAIN_TOKEN.finditer(text):
-            plain.setdefault(token.group(), token.start())
+        plain = [
+            token
+            for token in _PLAIN_TOKEN.finditer(text)
+            if token.group() in by_card_id and not _is_path_segment(text, token.start(), token.end())
+        ]
         if not plain:
             return
-        tokens = {token.group() for token in _TOKEN.finditer(text)}
-        for value, offset in plain.items():
-            if value in self.witness.last4s or value.startswith(("19", "20")):
-                continue  # it reads as a card's masked number, or as a year
-            for card in by_card_id.get(value, ()):
-                if card.last4 != value and card.last4 in tokens:
+        positions: dict[str, list[int]] = {}
+        for token in _TOKEN.finditer(text):
+            positions.setdefault(token.group(), []).append(token.start())
+        found = set()
+        for token in plain:
+            value, offset = token.group(), token.start()
+            if value in found or value in self.witness.last4s or value.startswith(("19", "20")):
+                continue  # already reported, or it reads as a card's masked number or a year
+            if value in self.witness.card_pks:
+                continue  # a card's own id in a link or a form (the label rule does the same)
+            for card in by_card_id[value]:
+                # Beside: within a sentence or a table row of it. Anywhere on the page would
+                # flag any 4-digit id on a list of 50 cards once one equals a card ID.
+                if card.last4 != value and any(
+                    abs(at - offset) <= BESIDE_WINDOW for at in positions.get(card.last4, ())
+                ):
+                    found.add(value)
                     self._add(where(offset), "card ID (beside its card's last 4)", value)
+                    break
 
     # -- database --------------------------------------------------------------------------
 

@@ -222,6 +222,33 @@ def test_a_card_id_beside_its_own_cards_last_4_is_found(card):
     assert [f.kind for f in scanner.findings] == ["card ID (beside its card's last 4)"]
 
 
+def test_beside_means_near_its_cards_last_4_not_anywhere_on_the_page():
+    # A business list of 50 cards shows every last 4; a 4-digit id far from a card's
+    # last 4 that happens to equal its card ID is not that card ID (it was a CI failure
+    # on PostgreSQL, whose ids reach four digits).
+    own = carddata_scan.WitnessCard(pan="379764111114321", card_id="8642")
+    scanner = carddata_scan.Scanner(carddata_scan.Witness(cards=[own]))
+    far = "x" * (carddata_scan.BESIDE_WINDOW + 1)
+
+    scanner.scan_text(f"<td>•••• {own.last4}</td>{far}<td>Request 8642</td>", location="page")
+    scanner.scan_text(f"<td>Request 8642</td>{far}<td>•••• {own.last4}</td>", location="page")
+    assert scanner.findings == []
+
+    scanner.scan_text(f"<td>•••• {own.last4}</td><td>Request 8642</td>", location="page")
+    assert [f.kind for f in scanner.findings] == ["card ID (beside its card's last 4)"]
+
+
+def test_an_id_in_a_link_path_or_a_cards_own_pk_is_not_its_card_id_beside_it():
+    own = carddata_scan.WitnessCard(pan="379764111114321", card_id="8642", pk="7531")
+    other = carddata_scan.WitnessCard(pan="379764222227777", card_id="7531")  # equals own's pk
+    scanner = carddata_scan.Scanner(carddata_scan.Witness(cards=[own, other]))
+
+    scanner.scan_text(f'<a href="/business/9/cards/8642/limit/">•••• {own.last4}</a>', location="page")
+    scanner.scan_text(f'<option value="7531">•••• {other.last4}</option>', location="page")
+
+    assert scanner.findings == []
+
+
 def test_a_card_id_that_reads_as_a_year_or_another_cards_last_4_is_not_flagged_beside_its_card():
     own = carddata_scan.WitnessCard(pan="379764111111111", card_id="2026")  # reads as a year
     other = carddata_scan.WitnessCard(pan="379764222222222", card_id="5555")  # reads as the next card
