@@ -4,6 +4,7 @@ same hashing and card-ID derivation as production."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import factory
@@ -111,6 +112,13 @@ def issue_card(*, account: CardAccount, holder: Cardholder | None = None, role=C
     # The card-data scanner's witness (a no-op unless CARD_DATA_WITNESS is set).
     carddata_scan.witness_record(pan=issued.pan, card_id=issued.card_id, pk=issued.card.pk)
     return issued
+
+
+def shows_card_id(text: str, card_id: str) -> bool:
+    """Whether ``text`` shows the 4-digit card ID as a number of its own. A plain
+    substring test fails by chance once text carries enough digits (timestamps, amounts,
+    key fingerprints): every 4-digit window is a 1 in 10,000 match."""
+    return re.search(rf"(?<![0-9]){re.escape(card_id)}(?![0-9])", text) is not None
 
 
 class TransactionFactory(factory.django.DjangoModelFactory):

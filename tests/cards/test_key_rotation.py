@@ -31,7 +31,7 @@ from security import backup_codes, codes
 from security.models import OneTimeCode
 from tests.cards.conftest import event
 from tests.cards.payments_helpers import ROUTING, bank_account
-from tests.factories import CardholderFactory, UserFactory, issue_card, open_account
+from tests.factories import CardholderFactory, UserFactory, issue_card, open_account, shows_card_id
 
 ROOT = Path(__file__).resolve().parents[2]
 NEW_PAN_KEY = "rotated-pan-hash-key-" + "n" * 24
@@ -268,7 +268,7 @@ def test_removed_verification_key_refuses_cleanly_and_does_not_lock_the_card(
     assert not CardCheckFailure.objects.filter(card=inactive.card).exists()
     assert CardCheckFailure.objects.filter(card__isnull=True).count() == 6
     assert "card ID key version 1 is not configured" in caplog.text
-    assert NEW_VERIFICATION_KEY not in caplog.text and inactive.card_id not in caplog.text
+    assert NEW_VERIFICATION_KEY not in caplog.text and not shows_card_id(caplog.text, inactive.card_id)
     assert mail.outbox == []
 
 
@@ -523,7 +523,7 @@ def test_status_counts_rows_by_version_and_says_old_keys_cannot_go_yet(mixed_wor
     )
     for secret in (*original_keys, NEW_PAN_KEY, NEW_VERIFICATION_KEY, settings.PROCESSOR_WEBHOOK_SECRET):
         assert secret not in output
-    assert live.pan not in output and live.card_id not in output
+    assert live.pan not in output and not shows_card_id(output, live.card_id)
 
 
 @pytest.mark.django_db
