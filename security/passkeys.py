@@ -26,6 +26,12 @@ from django_otp_webauthn import exceptions as webauthn_errors
 from django_otp_webauthn.helpers import WebAuthnHelper
 from django_otp_webauthn.models import WebAuthnCredential
 from webauthn.helpers import decode_credential_public_key, decoded_public_key_to_cryptography
+from webauthn.helpers.cose import COSECRV
+from webauthn.helpers.decode_credential_public_key import (
+    DecodedEC2PublicKey,
+    DecodedOKPPublicKey,
+    DecodedRSAPublicKey,
+)
 from webauthn.helpers.exceptions import WebAuthnException
 from webauthn.helpers.structs import (
     AuthenticatorSelectionCriteria,
@@ -100,6 +106,25 @@ class PasskeyHelper(WebAuthnHelper):
         return passkey
 
 
+# Which signature algorithms each kind of key can sign with (COSE, RFC 9053). py_webauthn
+# checks that a new key's algorithm is one we offer, not that it fits the key: a P-256 key
+# labelled RS256 was stored and then failed every sign-in.
+_EC2_ALGORITHMS = {COSECRV.P256: {-7}, COSECRV.P384: {-35}, COSECRV.P521: {-36}}
+_OKP_ALGORITHMS = {COSECRV.ED25519: {-8}}
+_RSA_ALGORITHMS = {-37, -38, -39, -257, -258, -259, -65535}
+
+
+def _algorithm_fits_key(decoded) -> bool:
+    alg = int(decoded.alg)
+    if isinstance(decoded, DecodedEC2PublicKey):
+        return alg in _EC2_ALGORITHMS.get(decoded.crv, set())
+    if isinstance(decoded, DecodedOKPPublicKey):
+        return alg in _OKP_ALGORITHMS.get(decoded.crv, set())
+    if isinstance(decoded, DecodedRSAPublicKey):
+        return alg in _RSA_ALGORITHMS
+    return False  # key types we do not offer (ML-DSA): never stored
+
+
 def passkey_storable_check(response: VerifiedRegistration) -> None:
     """What py_webauthn verified but must not be stored, refused with an answer."""
     if len(response.credential_id) > CREDENTIAL_ID_MAX_BYTES:
@@ -109,11 +134,18 @@ def passkey_storable_check(response: VerifiedRegistration) -> None:
     try:
         # A "none" attestation's key is checked only for having its parts: one that no
         # signature could be checked with would be listed and fail every sign-in.
-        decoded_public_key_to_cryptography(decode_credential_public_key(response.credential_public_key))
+        decoded = decode_credential_public_key(response.credential_public_key)
+        decoded_public_key_to_cryptography(decoded)
+        usable = _algorithm_fits_key(decoded)
     except (WebAuthnException, TypeError, ValueError) as exc:
+        usable = False
+        cause = exc
+    else:
+        cause = None
+    if not usable:
         raise webauthn_errors.UnprocessableEntity(
             code="unsupported_public_key", detail="The public key is malformed or not supported."
-        ) from exc
+        ) from cause
     digest = WebAuthnCredential.get_credential_id_sha256(response.credential_id)
     if WebAuthnCredential.objects.filter(credential_id_sha256=digest).exists():
         raise PasskeyAlreadyRegistered()

@@ -679,6 +679,39 @@ def test_a_public_key_missing_a_part_is_refused_not_a_500(world, key):
     assert Snapshot.take() == before
 
 
+@pytest.mark.parametrize("alg", [-257, -8, -36], ids=["rs256", "eddsa", "es512"])
+def test_a_public_key_labelled_with_an_algorithm_it_cannot_sign_with_is_refused(world, alg):
+    """The algorithm is one we offer, so py_webauthn accepted it; but a P-256 key signs
+    only ES256, and the stored passkey failed every sign-in."""
+    before = Snapshot.take()
+    response = _register(world, lambda parts: parts["cose"].update({3: alg}))
+    assert response.status_code == 422
+    assert response.json()["detail"] == passkey_ceremonies.REGISTER_DEFAULT
+    assert Snapshot.take() == before
+
+
+def test_each_key_type_is_stored_with_the_algorithms_it_signs_with():
+    from webauthn.helpers.cose import COSECRV, COSEKTY
+    from webauthn.helpers.decode_credential_public_key import (
+        DecodedEC2PublicKey,
+        DecodedOKPPublicKey,
+        DecodedRSAPublicKey,
+    )
+
+    from security.passkeys import _algorithm_fits_key
+
+    def ec2(crv, alg):
+        return DecodedEC2PublicKey(kty=COSEKTY.EC2, alg=alg, crv=crv, x=b"", y=b"")
+
+    assert _algorithm_fits_key(ec2(COSECRV.P256, -7))
+    assert _algorithm_fits_key(ec2(COSECRV.P521, -36))
+    assert not _algorithm_fits_key(ec2(COSECRV.P256, -36))
+    assert _algorithm_fits_key(DecodedOKPPublicKey(kty=COSEKTY.OKP, alg=-8, crv=COSECRV.ED25519, x=b""))
+    assert not _algorithm_fits_key(DecodedOKPPublicKey(kty=COSEKTY.OKP, alg=-7, crv=COSECRV.ED25519, x=b""))
+    assert _algorithm_fits_key(DecodedRSAPublicKey(kty=COSEKTY.RSA, alg=-257, n=b"", e=b""))
+    assert not _algorithm_fits_key(DecodedRSAPublicKey(kty=COSEKTY.RSA, alg=-7, n=b"", e=b""))
+
+
 def test_a_passkey_already_registered_is_refused_with_a_message(world):
     """Its credential ID is unique: the insert failed with an IntegrityError (a 500)."""
     before = Snapshot.take()
