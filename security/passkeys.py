@@ -125,6 +125,12 @@ def _algorithm_fits_key(decoded) -> bool:
     return False  # key types we do not offer (ML-DSA): never stored
 
 
+def _unsupported_public_key() -> webauthn_errors.UnprocessableEntity:
+    return webauthn_errors.UnprocessableEntity(
+        code="unsupported_public_key", detail="The public key is malformed or not supported."
+    )
+
+
 def passkey_storable_check(response: VerifiedRegistration) -> None:
     """What py_webauthn verified but must not be stored, refused with an answer."""
     if len(response.credential_id) > CREDENTIAL_ID_MAX_BYTES:
@@ -136,16 +142,10 @@ def passkey_storable_check(response: VerifiedRegistration) -> None:
         # signature could be checked with would be listed and fail every sign-in.
         decoded = decode_credential_public_key(response.credential_public_key)
         decoded_public_key_to_cryptography(decoded)
-        usable = _algorithm_fits_key(decoded)
     except (WebAuthnException, TypeError, ValueError) as exc:
-        usable = False
-        cause = exc
-    else:
-        cause = None
-    if not usable:
-        raise webauthn_errors.UnprocessableEntity(
-            code="unsupported_public_key", detail="The public key is malformed or not supported."
-        ) from cause
+        raise _unsupported_public_key() from exc
+    if not _algorithm_fits_key(decoded):
+        raise _unsupported_public_key()
     digest = WebAuthnCredential.get_credential_id_sha256(response.credential_id)
     if WebAuthnCredential.objects.filter(credential_id_sha256=digest).exists():
         raise PasskeyAlreadyRegistered()
