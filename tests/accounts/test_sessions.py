@@ -74,3 +74,63 @@ def test_extend_without_javascript_returns_to_a_safe_page(signed_in):
     assert response["Location"] == reverse("portal:home")
     response = signed_in.post(reverse("accounts:session_extend"), {"next": reverse("cards:list")})
     assert response["Location"] == reverse("cards:list")
+
+
+# --- "Where you're signed in": last seen, without a query on every page -------------------
+
+
+def _usersession_queries(client, url) -> list[str]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return [q["sql"] for q in queries.captured_queries if "security_usersession" in q["sql"]]
+
+
+def _row(client):
+    from security.models import UserSession
+
+    return UserSession.objects.get(session_key=client.session.session_key)
+
+
+def test_pages_within_a_minute_do_not_touch_the_session_row(signed_in):
+    from security.sessions import TOUCH_EVERY
+
+    row = _row(signed_in)
+    row.last_seen_at -= TOUCH_EVERY * 5
+    row.save(update_fields=["last_seen_at"])
+    assert len(_usersession_queries(signed_in, reverse("cards:list"))) == 1  # the first page records activity
+    seen = _row(signed_in).last_seen_at
+    assert seen > row.last_seen_at
+    assert _usersession_queries(signed_in, reverse("cards:list")) == []
+    assert _usersession_queries(signed_in, reverse("cards:list")) == []
+    assert _row(signed_in).last_seen_at == seen
+
+
+def test_a_minute_later_the_next_page_records_activity_again(signed_in):
+    from security.sessions import _TOUCHED, TOUCH_EVERY
+
+    signed_in.get(reverse("cards:list"))
+    row = _row(signed_in)
+    row.last_seen_at -= TOUCH_EVERY * 5
+    row.save(update_fields=["last_seen_at"])
+    session = signed_in.session
+    session[_TOUCHED] -= int(TOUCH_EVERY.total_seconds()) + 1
+    session.save()
+    assert len(_usersession_queries(signed_in, reverse("cards:list"))) == 1
+    assert _row(signed_in).last_seen_at > row.last_seen_at
+
+
+@pytest.mark.parametrize("stored", ["not a time", None, 10**12])
+def test_a_touch_time_that_is_not_a_past_time_is_ignored(signed_in, stored):
+    from security.sessions import _TOUCHED, TOUCH_EVERY
+
+    row = _row(signed_in)
+    row.last_seen_at -= TOUCH_EVERY * 5
+    row.save(update_fields=["last_seen_at"])
+    session = signed_in.session
+    session[_TOUCHED] = stored
+    session.save()
+    assert len(_usersession_queries(signed_in, reverse("cards:list"))) == 1
+    assert _row(signed_in).last_seen_at > row.last_seen_at
