@@ -32,6 +32,7 @@ from django.utils.html import format_html, format_html_join
 
 from cards import cardnumbers
 from cards.models import Card
+from portal.digits import is_digits
 from security import staff
 from security.admin import ReadOnlyAdminMixin, RowIdsCheckedMixin, StaffAuditMixin, changelist_link
 from security.contact import ContactChangeError, kind_label
@@ -201,7 +202,7 @@ class UserAdmin(RowIdsCheckedMixin, StaffAuditMixin, auth_admin.UserAdmin):
     change_form_template = "admin/accounts/user/change_form.html"
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        subject = User.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
+        subject = User.objects.filter(pk=object_id).first() if is_digits(str(object_id)) else None
         extra_context = dict(extra_context or {})
         if subject is not None:
             extra_context["staff_actions"] = staff_actions_for(actor=request.user, subject=subject)
@@ -502,7 +503,7 @@ class CardholderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         # A whole card number pasted into the search box: search by its last 4 instead,
         # so the number is not echoed into the page or kept in the browser's history.
         term = cardnumbers.normalize_pan(request.GET.get(SEARCH_VAR, ""))
-        if term.isdigit() and len(term) >= 12:
+        if is_digits(term) and len(term) >= 12:
             params = request.GET.copy()
             params[SEARCH_VAR] = term[-4:]
             self.message_user(
@@ -515,7 +516,7 @@ class CardholderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
-        if len(term) == 4 and term.isdigit():
+        if len(term) == 4 and is_digits(term):
             # Four digits are a card's last 4: an exact match through the card table.
             return queryset.filter(selectors.cardholders_with_card_last4(last4=term)), False
         found, may_have_duplicates = super().get_search_results(request, queryset, search_term)

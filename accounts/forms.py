@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.passwords import new_password_clean
 from cards import cardnumbers
+from portal.digits import is_digits
 
 from .models import User
 from .validators import validate_user_id
@@ -40,7 +41,7 @@ class CardNumberField(forms.CharField):
     def clean(self, value):
         value = super().clean(value)
         digits = cardnumbers.normalize_pan(value)
-        if not digits.isdigit():
+        if not is_digits(digits):
             raise ValidationError("Enter your card number using numbers only", code="invalid")
         if not 15 <= len(digits) <= 16:
             raise ValidationError("Enter the card number exactly as it appears on your card: 15 digits", code="length")
@@ -71,7 +72,7 @@ class CardIdField(forms.CharField):
 
     def clean(self, value):
         value = super().clean((value or "").strip())
-        if not value.isdigit():
+        if not is_digits(value):
             raise ValidationError("The card ID is 4 digits, numbers only", code="invalid")
         return value
 

@@ -22,6 +22,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html_join
 
+from portal.digits import is_digits
 from security.admin import (
     HiddenFieldsMixin,
     ReadOnlyAdminMixin,
@@ -210,7 +211,7 @@ class CardAdmin(ReadOnlyAdminMixin, HiddenFieldsMixin, admin.ModelAdmin):
         # instead, so the number is not echoed back into the page or kept in the
         # browser's history of this list.
         term = cardnumbers.normalize_pan(request.GET.get(SEARCH_VAR, ""))
-        if term.isdigit() and len(term) >= 12:
+        if is_digits(term) and len(term) >= 12:
             params = request.GET.copy()
             params[SEARCH_VAR] = term[-4:]
             self.message_user(

@@ -39,6 +39,8 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from portal.digits import is_digits
+
 logger = logging.getLogger(__name__)
 
 PAN_LENGTH = 15
@@ -57,7 +59,7 @@ def normalize_pan(value: str) -> str:
 
 
 def luhn_checksum_ok(number: str) -> bool:
-    if not number.isdigit() or not 12 <= len(number) <= 19:
+    if not is_digits(number) or not 12 <= len(number) <= 19:
         return False
     total = 0
     for index, char in enumerate(reversed(number)):
@@ -141,7 +143,7 @@ def parse_old_keys(value: str | Mapping[int, str] | None, *, setting: str) -> di
             if not entry:
                 continue
             version, sep, key = entry.partition(":")
-            if not sep or not version.strip().isdigit():
+            if not sep or not is_digits(version.strip()):
                 raise KeyConfigError(f"{setting}: entry {position} is not VERSION:KEY (e.g. 1:the-old-key)")
             items.append((int(version.strip()), key.strip()))
     keys: dict[int, str] = {}

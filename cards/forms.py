@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.forms import CardIdField, CardNumberField
+from portal.digits import is_digits
 from portal.money import format_money
 
 from .models import Card, Category, Transaction
@@ -27,7 +28,7 @@ class ActivateCardForm(forms.Form):
     def clean_expiry(self) -> tuple[int, int]:
         raw = self.cleaned_data["expiry"].replace(" ", "")
         parts = raw.split("/") if "/" in raw else [raw[:2], raw[2:]]
-        if len(parts) != 2 or not all(p.isdigit() for p in parts) or len(parts[1]) not in (2, 4):
+        if len(parts) != 2 or not all(is_digits(p) for p in parts) or len(parts[1]) not in (2, 4):
             raise ValidationError("Enter the expiry date as month and year, like 08/29", code="format")
         month, year = int(parts[0]), int(parts[1])
         if len(parts[1]) == 2:
@@ -91,7 +92,8 @@ def parse_amount(raw: str) -> Decimal | None:
         amount = Decimal(raw.replace("$", "").replace(",", "").strip())
     except InvalidOperation:
         return None
-    if not amount.is_finite() or abs(amount) > MAX_AMOUNT:
+    # copy_abs, not abs(): abs() applies the decimal context, and "1e999999999" overflows it.
+    if not amount.is_finite() or amount.copy_abs() > MAX_AMOUNT:
         return None
     return amount
 
@@ -158,10 +160,13 @@ class TransactionFilterForm(forms.Form):
 
     def filters(self) -> TransactionFilters:
         data = self.cleaned_data
+        date_to = data["date_to"]
         return TransactionFilters(
             merchant=data["q"].strip(),
             date_from=data["date_from"] or self.oldest,
-            date_to=data["date_to"],
+            # Nothing happens after today: a later "to" date (up to 9999-12-31, which the
+            # day after would overflow) means "up to now".
+            date_to=min(date_to, self.today) if date_to else None,
             card_id=data["card"],
             category=data["category"],
             status=data["status"],

@@ -12,6 +12,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from portal.digits import is_digits
 from portal.money import format_money
 
 from . import payments
@@ -77,7 +78,7 @@ class PaymentMethodForm(forms.Form):
 
     def clean_routing_number(self) -> str:
         value = _digits(self.cleaned_data["routing_number"])
-        if not value.isdigit() or len(value) != 9:
+        if not is_digits(value) or len(value) != 9:
             raise ValidationError("The routing number is 9 digits", code="format")
         if not payments.routing_number_valid(value):
             raise ValidationError(
@@ -87,7 +88,7 @@ class PaymentMethodForm(forms.Form):
 
     def clean_account_number(self) -> str:
         value = _digits(self.cleaned_data["account_number"])
-        if not value.isdigit() or not 4 <= len(value) <= 17:
+        if not is_digits(value) or not 4 <= len(value) <= 17:
             raise ValidationError("The account number is 4 to 17 digits, with no letters", code="format")
         return value
 
@@ -186,7 +187,7 @@ class PaymentForm(forms.Form):
         if not all(parts):
             self.add_error("pay_day", "Enter the date for the payment, with day, month and year")
             return None
-        if not all(part.isdigit() for part in parts):
+        if not all(is_digits(part) for part in parts):
             self.add_error("pay_day", "Enter the date in numbers, for example 27 3 2026")
             return None
         day, month, year = (int(part) for part in parts)

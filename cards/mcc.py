@@ -5,6 +5,8 @@ is decided here, once, from the MCC the network sends."""
 
 from __future__ import annotations
 
+from portal.digits import is_digits
+
 from .models import Category
 
 C = Category
@@ -128,7 +130,7 @@ def category_for_mcc(mcc: str) -> str:
     """The category for a 4-digit MCC; "other" for codes we do not group."""
     if mcc in _EXACT:
         return _EXACT[mcc]
-    if len(mcc) == 4 and mcc.isdigit():
+    if len(mcc) == 4 and is_digits(mcc):
         code = int(mcc)
         for low, high, category in _RANGES:
             if low <= code <= high:

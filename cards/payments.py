@@ -28,6 +28,7 @@ from django.http import Http404, HttpRequest
 from django.utils import timezone
 
 from accounts.models import User
+from portal.digits import is_digits
 from portal.money import format_money, quantize
 from security.models import SecurityEvent
 from security.services import security_event_record
@@ -101,7 +102,7 @@ _ROUTING_WEIGHTS = (3, 7, 1, 3, 7, 1, 3, 7, 1)
 def routing_number_valid(number: str) -> bool:
     """An ABA routing number: 9 digits, a Federal Reserve prefix (00-12, 21-32, 61-72,
     80) and the checksum 3·(d1+d4+d7) + 7·(d2+d5+d8) + (d3+d6+d9) ≡ 0 (mod 10)."""
-    if len(number) != 9 or not number.isdigit():
+    if len(number) != 9 or not is_digits(number):
         return False
     prefix = int(number[:2])
     if not (prefix <= 12 or 21 <= prefix <= 32 or 61 <= prefix <= 72 or prefix == 80):
@@ -156,7 +157,7 @@ def payment_method_add(
         raise PaymentError(
             "Enter a valid 9-digit routing number. Check it on a check or with your bank.", field="routing_number"
         )
-    if not (account_number.isdigit() and 4 <= len(account_number) <= 17):
+    if not (is_digits(account_number) and 4 <= len(account_number) <= 17):
         raise PaymentError("Enter the account number: 4 to 17 digits.", field="account_number")
     digest = bank_account_hash(routing_number=routing_number, account_number=account_number)
     if (

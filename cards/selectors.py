@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from accounts.models import User
+from portal.digits import is_digits
 from portal.money import quantize
 
 from .models import (
@@ -579,7 +580,7 @@ class Cursor:
     @classmethod
     def decode(cls, raw: str) -> Cursor:
         micros, _, pk = raw.partition(".")
-        if not (micros.isdigit() and pk.isdigit()) or len(micros) > 17 or len(pk) > 18:
+        if not (is_digits(micros) and is_digits(pk)) or len(micros) > 17 or len(pk) > 18:
             raise CursorError(raw)
         try:
             at = EPOCH + dt.timedelta(microseconds=int(micros))

@@ -22,6 +22,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from portal.charts import bar_chart_svg
+from portal.digits import is_digits
 from portal.money import format_money
 from portal.net import client_ip
 
@@ -57,7 +58,7 @@ def _chosen_scope(request: HttpRequest, *, select: bool = False) -> tuple[list[C
     chosen = None
     raw = request.GET.get("card") if select else None
     if raw is not None:
-        if not raw.isdigit() or len(raw) > 18:
+        if not is_digits(raw) or len(raw) > 18:
             raise Http404("No card matches the given query.")
         card = selectors.card_get_for_user(user=user, card_id=int(raw))
         chosen = next(c for c in choices if c.pk == card.pk)
@@ -290,7 +291,7 @@ def rewards(request: HttpRequest) -> HttpResponse:
         # The form names its card, so a choice made meanwhile in another tab cannot
         # redirect the redemption to another account.
         raw = request.POST.get("card", "")
-        if not raw.isdigit() or len(raw) > 18:
+        if not is_digits(raw) or len(raw) > 18:
             raise Http404("No card matches the given query.")
         card = selectors.card_get_for_user(user=request.user, card_id=int(raw))
         request.session[SESSION_CARD] = card.pk

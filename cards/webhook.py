@@ -27,6 +27,8 @@ from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from portal.digits import is_digits
+
 from . import processing
 
 logger = logging.getLogger(__name__)
@@ -66,7 +68,7 @@ def _authentication_problem(request: HttpRequest, body: bytes) -> str:
     signature = request.headers.get(SIGNATURE_HEADER, "")
     if not timestamp or not signature:
         return "the request is not signed"
-    if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
+    if not is_digits(timestamp) or len(timestamp) > 12:
         return "the timestamp is not Unix seconds"
     if abs(time.time() - int(timestamp)) > TIMESTAMP_TOLERANCE_SECONDS:
         return "the timestamp is more than 5 minutes from our clock"

@@ -83,7 +83,7 @@ def _card_keys_validated() -> tuple[int, dict[int, str], int, dict[int, str]]:
     try:
         for name in ("CARD_PAN_HASH_KEY", "CARD_VERIFICATION_KEY"):
             version = env.str(f"{name}_VERSION", default="1").strip()
-            if not version.isdigit():
+            if not (version.isascii() and version.isdigit()):
                 raise KeyConfigError(f"{name}_VERSION must be a whole number")
             rings.append(
                 build_keyring(

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET
 
 from cards.exports import transactions_csv, transactions_ofx
 from cards.models import CardAccount
+from portal.digits import is_digits
 
 from . import cycles, selectors, services
 from .forms import StatementFilterForm, account_label
@@ -49,7 +50,8 @@ def statement_list(request: HttpRequest) -> HttpResponse:
     accounts = list(selectors.statement_accounts_for_user(user=request.user))
     by_id = {account.pk: account for account in accounts}
     raw_account = request.GET.get("account", "")
-    account_id = int(raw_account) if raw_account.isdigit() and int(raw_account) in by_id else None
+    valid = is_digits(raw_account) and len(raw_account) <= 18
+    account_id = int(raw_account) if valid and int(raw_account) in by_id else None
     years = selectors.statement_years_for_user(user=request.user, account_id=account_id)
     form = StatementFilterForm(request.GET or None, accounts=accounts, years=years)
     year = form.cleaned_data.get("year") if form.is_bound and form.is_valid() else None

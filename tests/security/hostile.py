@@ -39,6 +39,11 @@ HOSTILE_STRINGS: list[str] = [
     "😀" * 30,
     "ＡＢＣ１２３",  # fullwidth letters and digits
     "٣٤٥",  # Arabic-Indic digits: str.isdigit() is true for them
+    "²",  # superscript two: str.isdigit() is true, int() raises
+    "4111 1111 1111 111²",  # a card number with one
+    "9" * 5000,  # more digits than int() converts (4,300)
+    "1e999999999",  # a Decimal that abs() overflows
+    "Caf\ufffe \uffff",  # noncharacters: not allowed in XML
     "' OR '1'='1' --",
     "1; DROP TABLE accounts_user; --",
     SCRIPT,
