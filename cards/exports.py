@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from xml.sax.saxutils import escape
@@ -100,8 +101,14 @@ def _ofx_amount(value: Decimal) -> str:
     return f"{value:.2f}"
 
 
+# Characters XML 1.0 does not allow at all (escaping cannot help): C0 controls other than
+# tab and newlines, lone surrogates, U+FFFE and U+FFFF. One of them in a merchant name
+# would make the whole file unreadable to the cardholder's money software.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def _element(name: str, value: str, limit: int | None = None) -> str:
-    value = " ".join(value.split())  # OFX text is one line
+    value = " ".join(_NOT_XML.sub("", value).split())  # OFX text is one line
     if limit is not None:
         value = value[:limit]
     return f"<{name}>{escape(value)}</{name}>"

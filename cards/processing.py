@@ -46,7 +46,9 @@ _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 _MCC = re.compile(r"^[0-9]{4}$")
 _IDENTIFIER = re.compile(r"^[\x21-\x7e]+$")  # printable ASCII, no spaces
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Control characters (NUL above all: PostgreSQL refuses it in text), lone surrogates
+# (no database can store them as UTF-8) and the noncharacters U+FFFE/U+FFFF.
+_CONTROL = re.compile("[\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
 class EventError(Exception):
@@ -167,7 +169,7 @@ def _merchant(payload: dict, *, required: bool) -> Merchant:
     for label, text in (("merchant.name", name), ("merchant.city", city)):
         if text is not None and not isinstance(text, str):
             raise EventError(f"{label} must be a string")
-    # Control characters (NUL above all: PostgreSQL refuses it in text) are dropped.
+    # What no database or export can carry (_CONTROL) is dropped, not refused.
     name = _CONTROL.sub("", name or "").strip()[:100]
     if required and not name:
         raise EventError("merchant.name is required")
