@@ -581,6 +581,8 @@ HOSTILE_QUERY_NAMES = (
     "format", "category", "status", "min", "max", "employee", "choose", "page", "sort",
     "type", "period", "cursor", "range", "account", "o", "p", "e", "all",
     "_changelist_filters", "_popup", "_to_field", "status__exact", "id__exact",
+    "date_from", "date_to", "amount_min", "amount_max", "file_format", "group_by", "section",
+    "program", "start_day", "start_month", "start_year", "end_day", "end_month", "end_year",
 )  # fmt: skip
 # Each is sent as the value of every name at once (already percent-encoded).
 HOSTILE_QUERY_VALUES = {
@@ -589,6 +591,11 @@ HOSTILE_QUERY_VALUES = {
     "broken-utf8": "%FF%FE",
     "surrogate": "%ED%A0%80",
     "huge": "9" * 4000,
+    "more-digits-than-int-reads": "9" * 5000,  # int() refuses over 4,300
+    "superscript-digit": "%C2%B2",  # "²": str.isdigit() is true, int() raises
+    "cursor-with-superscript": "%C2%B2.1",
+    "far-date": "9999-12-31",  # the day after overflows
+    "decimal-overflow": "1e999999999",
     "markup": "%3Cscript%3Ealert(1)%3C%2Fscript%3E",
     "numbers": "1e309",
     "negative": "-1",
