@@ -19,7 +19,7 @@ from two_factor.views import LoginView
 from accounts import passwords, signin
 from accounts import services as account_services
 from accounts.stepup import SignInBackupCodeForm, SignInCodeForm
-from portal.net import client_ip, ip_network
+from portal.net import client_ip, ip_network, local_path
 from security import backup_codes, codes, devices, passkeys, risk
 from security.models import OneTimeCode, OutOfBandDevice, SecurityEvent
 from security.services import security_event_record
@@ -146,15 +146,25 @@ class SignInView(LoginView):
             form.add_error(None, "For your security, logging in has to be finished within 10 minutes. Start again.")
         return form
 
+    def may_remember_device(self) -> bool:
+        """Remembering a device skips the code next time: never for staff (a code every
+        time) and never at high risk."""
+        user = self.get_user()
+        return self.attempt.get("risk", {}).get("level") != risk.HIGH and not (user and user.is_staff)
+
     def get_form_kwargs(self, step=None):
         kwargs = super().get_form_kwargs(step)
         if step == self.TOKEN_STEP:
-            # Remembering a device skips the code next time, which never happens for staff.
-            user = self.get_user()
-            kwargs["can_remember"] = self.attempt.get("risk", {}).get("level") != risk.HIGH and not (
-                user and user.is_staff
-            )
+            kwargs["can_remember"] = self.may_remember_device()
         return kwargs
+
+    def render_goto_step(self, goto_step, **kwargs):
+        # django-two-factor-auth jumps to the code step whenever "challenge_device" is
+        # posted, even before any password: with no one to send a code to, that step
+        # does not exist, so show the first one.
+        if goto_step not in self.get_form_list():
+            goto_step = self.FIRST_STEP
+        return super().render_goto_step(goto_step, **kwargs)
 
     # --- wrong codes ----------------------------------------------------------------------
     def render(self, form=None, **kwargs):
@@ -210,11 +220,19 @@ class SignInView(LoginView):
         return context
 
     # --- in -----------------------------------------------------------------------------------
+    def get_redirect_url(self):
+        # Only a path on this site: the parent's check accepts "abc", which redirect()
+        # then reads as a view name (a 500). "" falls back to LOGIN_REDIRECT_URL.
+        candidate = self.request.POST.get(self.redirect_field_name, self.request.GET.get(self.redirect_field_name, ""))
+        return local_path(self.request, candidate, "")
+
     def done(self, form_list, **kwargs):
         user = self.get_user()
         attempt = self.attempt
-        token_data = self.storage.get_step_data(self.TOKEN_STEP) or {}
-        remember = token_data.get(f"{self.TOKEN_STEP}-remember_device") in ("on", "true", "True")
+        # The code form's validated value, never the raw POST: the field is not on the
+        # form when the device may not be remembered (staff, high risk).
+        token_cleaned = self.storage.validated_step_data.get(self.TOKEN_STEP) or {}
+        remember = bool(token_cleaned.get("remember_device")) and self.may_remember_device()
         self.request.sign_in_context = {
             "risk": attempt.get("risk", {}),
             "device": devices.request_device_hash(self.request),
@@ -229,7 +247,7 @@ class SignInView(LoginView):
             device = user.trusted_devices.filter(pk=trusted_id, revoked_at__isnull=True).first()
             if device is not None:
                 devices.trusted_device_touch(device=device, request=self.request)
-        elif remember and attempt.get("risk", {}).get("level") != risk.HIGH and self.needs_code():
+        elif remember and self.needs_code():
             devices.device_trust(user=user, request=self.request, response=response)
         if not trusted_id or attempt.get("risk", {}).get("level") == risk.HIGH:
             explanation = attempt.get("explanation", "")
@@ -237,6 +255,13 @@ class SignInView(LoginView):
         return response
 
     def post(self, *args, **kwargs):
-        if self.steps.current == self.AUTH_STEP and signin.ip_is_blocked(signin.request_ip(self.request)):
+        if self._may_check_a_password() and signin.ip_is_blocked(signin.request_ip(self.request)):
             return signin.ip_blocked_response(self.request)
         return super().post(*args, **kwargs)
+
+    def _may_check_a_password(self) -> bool:
+        """Whether this POST can reach the password check. formtools validates the step
+        the posted management form names, not only the one saved in the session, so a
+        session parked at the code step can still post the password step."""
+        posted_step = self.request.POST.get(f"{self.prefix}-current_step")
+        return self.AUTH_STEP in (self.steps.current, posted_step)
