@@ -6,17 +6,20 @@ never sent when nothing matched), and a User ID reminder always ends on the same
 "if the details match" page. Only the limits speak up.
 
 Limits: recovery attempts per network address (a cache counter, as for sign-in), codes
-sent to one user per hour, and one reminder email per user per quarter hour. The
-numbers are read from settings when present (RECOVERY_IP_LIMIT,
-RECOVERY_IP_WINDOW_SECONDS, RECOVERY_CODES_PER_USER) and fall back to the defaults
-below.
+sent to one user per hour, wrong reset codes per User ID, and one reminder email per
+user per quarter hour. The numbers are read from settings when present
+(RECOVERY_IP_LIMIT, RECOVERY_IP_WINDOW_SECONDS, RECOVERY_CODES_PER_USER,
+RECOVERY_WRONG_CODES_PER_USER_ID, RECOVERY_WRONG_CODES_WINDOW_SECONDS) and fall back to
+the defaults below.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
 import time
+import unicodedata
 from dataclasses import dataclass
 
 from axes.utils import reset as axes_reset
@@ -45,6 +48,13 @@ DEFAULT_IP_WINDOW = 60 * 60
 DEFAULT_CODES_PER_USER = 5
 CODES_PER_USER_WINDOW = 60 * 60
 REMINDER_WINDOW = 15 * 60
+# Each code dies after 5 wrong tries, but a new one can be asked for from any network.
+# 10 wrong codes (two codes' worth of tries, more than a person typing from a real
+# message gets wrong) in 24 hours pause resets for that User ID until the day is out:
+# a guesser gets at most 10 of the million codes a day, whatever networks they use.
+DEFAULT_WRONG_CODES_PER_USER_ID = 10
+DEFAULT_WRONG_CODES_WINDOW = 24 * 60 * 60
+
 
 PURPOSE = OneTimeCode.Purpose.PASSWORD_RESET
 
@@ -59,7 +69,9 @@ def _setting(name: str, default: int) -> int:
 def _count(key: str, window: int) -> int:
     cache.add(key, 0, timeout=window)
     try:
-        return cache.incr(key)
+        # None while Redis is down (the cache ignores errors): count nothing rather
+        # than fail the page, as the other cache counters do.
+        return cache.incr(key) or 0
     except ValueError:  # expired between add and incr
         cache.set(key, 1, timeout=window)
         return 1
@@ -86,6 +98,58 @@ def ip_window_minutes() -> int:
 
 def _user_codes_key(user: User) -> str:
     return f"recovery:codes:{user.pk}"
+
+
+def _wrong_codes_key(username: str) -> str:
+    """Per User ID as typed, whether or not it exists or the details matched, so the
+    pause says nothing about either. Folded like the database's case-insensitive match
+    (upper, then lower: "ı" and "K" reach the same User ID there), and hashed to keep
+    the key safe for any cache."""
+    folded = unicodedata.normalize("NFKC", (username or "").strip()).upper().lower()
+    return f"recovery:wrongcodes:{hashlib.sha256(folded.encode()).hexdigest()}"
+
+
+def _wrong_codes_limit() -> int:
+    return _setting("RECOVERY_WRONG_CODES_PER_USER_ID", DEFAULT_WRONG_CODES_PER_USER_ID)
+
+
+def reset_is_paused(username: str) -> bool:
+    """Whether resets for this User ID are paused after too many wrong codes."""
+    return (cache.get(_wrong_codes_key(username)) or 0) >= _wrong_codes_limit()
+
+
+def _wrong_code_record(*, username: str, request: HttpRequest | None) -> bool:
+    """Count one wrong reset code against the User ID; whether resets are now paused."""
+    count = _count(
+        _wrong_codes_key(username), _setting("RECOVERY_WRONG_CODES_WINDOW_SECONDS", DEFAULT_WRONG_CODES_WINDOW)
+    )
+    if count == _wrong_codes_limit():
+        security_event_record(
+            kind=SecurityEvent.Kind.PASSWORD_RESET,
+            outcome=SecurityEvent.Outcome.FAILURE,
+            user=user_for_user_id(username),
+            request=request,
+            username_attempted=username,
+            detail={"reason": "too_many_wrong_codes", "step": "code"},
+        )
+    return count >= _wrong_codes_limit()
+
+
+def reset_paused_message() -> str:
+    hours = max(1, _setting("RECOVERY_WRONG_CODES_WINDOW_SECONDS", DEFAULT_WRONG_CODES_WINDOW) // 3600)
+    return (
+        "There have been too many wrong codes for this User ID. For your security, password reset for it "
+        f"is paused for up to {hours} hour{'s' if hours != 1 else ''}. "
+        "Call the number on the back of your card if you need help now."
+    )
+
+
+class ResetPaused(Exception):
+    """Too many wrong codes for this User ID: no code is sent or checked for it until
+    the pause ends. Said the same way whether or not the User ID exists."""
+
+    def __init__(self):
+        super().__init__(reset_paused_message())
 
 
 def _user_may_get_code(user: User) -> bool:
@@ -125,6 +189,7 @@ class ResetStart:
     binding: str
     user_id: int | None
     channel: str
+    username: str  # the User ID as typed: wrong codes are counted against it
 
 
 def _reset_failure_record(*, request: HttpRequest | None, user: User | None, username: str, reason: str) -> None:
@@ -168,7 +233,6 @@ def _code_send(
     return record
 
 
-@transaction.atomic
 def password_reset_start(
     *,
     username: str,
@@ -178,33 +242,42 @@ def password_reset_start(
     request: HttpRequest | None = None,
 ) -> ResetStart:
     """Step 1: match the User ID and one fact, and send a code to the contact on file.
-    The same work is done, and the same answer given, when nothing matches."""
-    binding = codes.new_binding()
-    user = user_for_user_id(username)
-    matched = (
-        user is not None
-        and user.is_active
-        and _facts_match(
-            user.cardholder if user.cardholder_id else None, date_of_birth=date_of_birth, postal_code=postal_code
+    The same work is done, and the same answer given, when nothing matches. Raises
+    ``ResetPaused``, having issued no code, while resets for the User ID are paused."""
+    if reset_is_paused(username):
+        _reset_failure_record(request=request, user=user_for_user_id(username), username=username, reason="paused")
+        raise ResetPaused
+    with transaction.atomic():
+        binding = codes.new_binding()
+        user = user_for_user_id(username)
+        matched = (
+            user is not None
+            and user.is_active
+            and _facts_match(
+                user.cardholder if user.cardholder_id else None, date_of_birth=date_of_birth, postal_code=postal_code
+            )
         )
-    )
-    if user is None:
-        _reset_failure_record(request=request, user=None, username=username, reason="unknown_user_id")
-    elif not user.is_active:
-        _reset_failure_record(request=request, user=user, username=username, reason="inactive")
-    elif not matched:
-        _reset_failure_record(request=request, user=user, username=username, reason="details_mismatch")
-    elif not contact_on_file(user, channel):
-        _reset_failure_record(request=request, user=user, username=username, reason="no_contact")
-        matched = False
-    reset_user = user if matched else None
-    _code_send(binding=binding, user=reset_user, channel=channel, request=request, resend=False)
-    return ResetStart(binding=binding, user_id=reset_user.pk if reset_user else None, channel=channel)
+        if user is None:
+            _reset_failure_record(request=request, user=None, username=username, reason="unknown_user_id")
+        elif not user.is_active:
+            _reset_failure_record(request=request, user=user, username=username, reason="inactive")
+        elif not matched:
+            _reset_failure_record(request=request, user=user, username=username, reason="details_mismatch")
+        elif not contact_on_file(user, channel):
+            _reset_failure_record(request=request, user=user, username=username, reason="no_contact")
+            matched = False
+        reset_user = user if matched else None
+        _code_send(binding=binding, user=reset_user, channel=channel, request=request, resend=False)
+        return ResetStart(
+            binding=binding, user_id=reset_user.pk if reset_user else None, channel=channel, username=username
+        )
 
 
 def password_reset_resend(*, start: ResetStart, request: HttpRequest | None = None) -> None:
     """Raises ``codes.CodeCooldown`` when asked too soon (for matched and unmatched
-    flows alike)."""
+    flows alike), and ``ResetPaused`` while resets for the User ID are paused."""
+    if reset_is_paused(start.username):
+        raise ResetPaused
     user = reset_user_get(user_id=start.user_id)
     with transaction.atomic():
         _code_send(
@@ -217,11 +290,16 @@ def password_reset_resend(*, start: ResetStart, request: HttpRequest | None = No
 
 
 def password_reset_verify(*, start: ResetStart, code: str, request: HttpRequest | None = None) -> codes.Verification:
+    """Step 2. Wrong codes are counted against the User ID across attempts and networks;
+    raises ``ResetPaused`` (the code unchecked) while resets for it are paused, and when
+    this wrong code is the one that pauses them."""
+    if reset_is_paused(start.username):
+        raise ResetPaused
     verification = codes.code_verify(purpose=PURPOSE, binding=start.binding, code=code)
     user = User.objects.filter(pk=start.user_id).first() if start.user_id else None
-    if verification.ok and user is None:
-        # Only a lucky guess can verify a code that was never sent: answer as for any
-        # wrong code, and nothing is unlocked.
+    if verification.ok and (user is None or verification.code.user_id != user.pk):
+        # Only a lucky guess can verify a code that was never sent (nothing matched, or
+        # the per-user cap held it back): answer as for any wrong code, unlock nothing.
         verification = codes.Verification(codes.VerifyResult.WRONG, attempts_left=codes.MAX_FAILED_ATTEMPTS - 1)
     security_event_record(
         kind=SecurityEvent.Kind.CODE_VERIFIED if verification.ok else SecurityEvent.Kind.CODE_FAILED,
@@ -230,6 +308,9 @@ def password_reset_verify(*, start: ResetStart, code: str, request: HttpRequest 
         request=request,
         detail={"purpose": PURPOSE, "result": verification.result.value},
     )
+    typed_wrong = verification.result in (codes.VerifyResult.WRONG, codes.VerifyResult.TOO_MANY)
+    if typed_wrong and _wrong_code_record(username=start.username, request=request):
+        raise ResetPaused
     return verification
 
 
@@ -248,6 +329,7 @@ def password_reset_complete(*, user: User, raw_password: str, channel: str, requ
     password_set(user=user, raw_password=raw_password)
     # django-axes counts failures against the lower-cased User ID (accounts.signin).
     axes_reset(username=user.username.lower())
+    cache.delete(_wrong_codes_key(user.username))
     event = security_event_record(
         kind=SecurityEvent.Kind.PASSWORD_RESET,
         outcome=SecurityEvent.Outcome.SUCCESS,

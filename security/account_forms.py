@@ -76,7 +76,10 @@ class TwoStepOffForm(forms.Form):
             self.add_error("password", "Enter your password, or a code from your authenticator app")
         elif password:
             if not self.user.check_password(password):
-                self.add_error("password", "That is not your password. Check it and try again")
+                self.add_error(
+                    "password",
+                    ValidationError("That is not your password. Check it and try again", code="wrong_password"),
+                )
         elif not two_step.app_token_matches(user=self.user, token=code):
             self.add_error("code", "That code is not right, or it was used already. Wait for a new code in the app")
         return data

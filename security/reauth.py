@@ -4,7 +4,10 @@ A signed-in person re-enters their password, or a code we send to a contact alre
 on file, before changing contact details or two-step verification. The confirmation is
 kept in their session for 10 minutes and is for that login only. Wrong passwords are
 counted: after 5 in 30 minutes the session is ended, so a borrowed, signed-in browser
-cannot be used to guess the password."""
+cannot be used to guess the password. The count covers every signed-in form that asks
+for the current password (this confirmation, changing the password or the User ID,
+turning two-step verification off): each view passes its bound form to
+``current_password_checked``."""
 
 from __future__ import annotations
 
@@ -12,18 +15,27 @@ import time
 from functools import wraps
 from urllib.parse import urlencode
 
+from django.contrib import messages
+from django.contrib.auth import logout
 from django.core.cache import cache
-from django.http import HttpRequest
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
 from accounts.models import User
 from portal.net import local_path
 
+from .models import SecurityEvent
+from .services import security_event_record
+
 SESSION_KEY = "security_reauth"
 VALIDITY_SECONDS = 10 * 60
 MAX_WRONG_PASSWORDS = 5
 WRONG_PASSWORD_WINDOW = 30 * 60
+# The ValidationError code a form gives a wrong current password.
+WRONG_PASSWORD = "wrong_password"
+TOO_MANY_WRONG_PASSWORDS_MESSAGE = "Too many wrong passwords. For your security, we've logged you out."
 
 
 def reauth_mark(request: HttpRequest, *, method: str) -> None:
@@ -91,3 +103,32 @@ def wrong_password_count(user: User) -> int:
 
 def wrong_passwords_clear(user: User) -> None:
     cache.delete(_wrong_password_key(user))
+
+
+def current_password_checked(
+    request: HttpRequest, *, form: Form, step: str, field: str = "password"
+) -> HttpResponse | None:
+    """Call after ``form.is_valid()`` on any form that asks the signed-in user for their
+    current password in ``field`` (a wrong one being an error with code
+    ``WRONG_PASSWORD``), so every such form shares one count. A wrong password is logged
+    and counted; at the limit the session is ended and the redirect to the log-in page
+    is returned, for the view to send. A right password clears the count. None (and
+    nothing done for a form that was not posted) when the view carries on as usual."""
+    user = request.user
+    wrong = any(error.code == WRONG_PASSWORD for error in form.errors.as_data().get(field, ()))
+    if not wrong:
+        if getattr(form, "cleaned_data", {}).get(field):  # typed, and it was right
+            wrong_passwords_clear(user)
+        return None
+    security_event_record(
+        kind=SecurityEvent.Kind.SIGN_IN_FAILED,
+        outcome=SecurityEvent.Outcome.FAILURE,
+        user=user,
+        request=request,
+        detail={"reason": "bad_password", "step": step},
+    )
+    if wrong_password_count(user) < MAX_WRONG_PASSWORDS:
+        return None
+    logout(request)
+    messages.error(request, TOO_MANY_WRONG_PASSWORDS_MESSAGE)
+    return redirect("two_factor:login")

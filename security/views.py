@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import services as account_services
 
-from . import devices, passkeys, selectors, sessions
+from . import devices, passkeys, reauth, selectors, sessions
 from .forms import PasskeyRenameForm, PasswordChangeForm
 from .models import Notification, SecurityEvent
 from .risk import risk_reasons_sentence
@@ -152,7 +152,12 @@ def sessions_end_others(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def password_change(request: HttpRequest) -> HttpResponse:
     form = PasswordChangeForm(request.POST if request.method == "POST" else None, user=request.user)
-    if request.method == "POST" and form.is_valid():
+    valid = form.is_valid()  # False when not posted
+    if signed_out := reauth.current_password_checked(
+        request, form=form, field="current_password", step="password_change"
+    ):
+        return signed_out
+    if valid:
         user = request.user
         account_services.password_set(user=user, raw_password=form.cleaned_data["new_password1"])
         # This session stays; every other one ends (the auth hash changed, and the rows go).

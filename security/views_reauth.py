@@ -4,7 +4,6 @@ before changing contact details or two-step verification. Valid 10 minutes."""
 from __future__ import annotations
 
 from django.contrib import messages
-from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -69,22 +68,12 @@ def confirm(request: HttpRequest) -> HttpResponse:
             messages.error(request, "Choose where we should send your code.")
     form = ConfirmPasswordForm(request.POST if action == "password" else None, user=user)
     if action == "password":
-        if form.is_valid():
-            reauth.wrong_passwords_clear(user)
+        valid = form.is_valid()
+        if signed_out := reauth.current_password_checked(request, form=form, step="confirm_identity"):
+            return signed_out
+        if valid:
             reauth.reauth_mark(request, method="password")
             return redirect(next_url)
-        if "password" in form.errors and form.errors.as_data()["password"][0].code == "wrong_password":
-            security_event_record(
-                kind=SecurityEvent.Kind.SIGN_IN_FAILED,
-                outcome=SecurityEvent.Outcome.FAILURE,
-                user=user,
-                request=request,
-                detail={"reason": "bad_password", "step": "confirm_identity"},
-            )
-            if reauth.wrong_password_count(user) >= reauth.MAX_WRONG_PASSWORDS:
-                logout(request)
-                messages.error(request, "Too many wrong passwords. For your security, we've logged you out.")
-                return redirect("two_factor:login")
     return render(
         request,
         "security/confirm.html",

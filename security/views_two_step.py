@@ -105,7 +105,10 @@ def app_remove(request: HttpRequest) -> HttpResponse:
         messages.info(request, "Two-step verification with an authenticator app is already off.")
         return redirect("security:two_step")
     form = TwoStepOffForm(request.POST if request.method == "POST" else None, user=user)
-    if request.method == "POST" and form.is_valid():
+    valid = form.is_valid()  # False when not posted
+    if signed_out := reauth.current_password_checked(request, form=form, step="two_step_off"):
+        return signed_out
+    if valid:
         two_step.app_remove(user=user, request=request)
         messages.success(
             request,

@@ -62,10 +62,19 @@ def anonymous_only(view):
     return never_cache(wrapper)
 
 
-def _limited(request: HttpRequest, *, template: str, form) -> HttpResponse:
-    """The per-network limit, said on the page the person was on (with an empty form:
-    nothing they typed is looked at)."""
-    return render(request, template, {"form": form, "limited_message": recovery_network_message()}, status=429)
+def _limited(request: HttpRequest, *, template: str, form, message: str | None = None) -> HttpResponse:
+    """The per-network limit (or ``message``), said on the page the person was on (with
+    an empty form: nothing they typed is looked at)."""
+    return render(
+        request, template, {"form": form, "limited_message": message or recovery_network_message()}, status=429
+    )
+
+
+def _reset_paused(request: HttpRequest, paused: recovery.ResetPaused) -> HttpResponse:
+    """Too many wrong codes for the User ID: this attempt ends, back to step 1."""
+    _flow_end(request)
+    messages.error(request, str(paused))
+    return redirect("recovery:password")
 
 
 def recovery_network_message() -> str:
@@ -108,7 +117,9 @@ def _flow(request: HttpRequest) -> dict | None:
 
 
 def _flow_start(state: dict) -> recovery.ResetStart:
-    return recovery.ResetStart(binding=state["binding"], user_id=state["user"], channel=state["channel"])
+    return recovery.ResetStart(
+        binding=state["binding"], user_id=state["user"], channel=state["channel"], username=state.get("username", "")
+    )
 
 
 def _flow_end(request: HttpRequest) -> None:
@@ -128,13 +139,22 @@ def password(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             recovery.ip_attempt_record(ip)
             data = form.cleaned_data
-            started = recovery.password_reset_start(
-                username=data["user_id"],
-                date_of_birth=data["date_of_birth"],
-                postal_code=data["postal_code"],
-                channel=data["channel"],
-                request=request,
-            )
+            try:
+                started = recovery.password_reset_start(
+                    username=data["user_id"],
+                    date_of_birth=data["date_of_birth"],
+                    postal_code=data["postal_code"],
+                    channel=data["channel"],
+                    request=request,
+                )
+            except recovery.ResetPaused as paused:
+                _flow_end(request)
+                return _limited(
+                    request,
+                    template="accounts/recovery/password.html",
+                    form=PasswordResetStartForm(),
+                    message=str(paused),
+                )
             request.session[SESSION_KEY] = {
                 "binding": started.binding,
                 "user": started.user_id,
@@ -172,6 +192,8 @@ def password_code(request: HttpRequest) -> HttpResponse:
         recovery.ip_attempt_record(ip)
         try:
             recovery.password_reset_resend(start=_flow_start(state), request=request)
+        except recovery.ResetPaused as paused:
+            return _reset_paused(request, paused)
         except codes.CodeCooldown as wait:
             messages.error(request, str(wait))
         else:
@@ -182,9 +204,12 @@ def password_code(request: HttpRequest) -> HttpResponse:
         return redirect("recovery:password_code")
     form = CodeForm(_posted(request))
     if request.method == "POST" and form.is_valid():
-        verification = recovery.password_reset_verify(
-            start=_flow_start(state), code=form.cleaned_data["code"], request=request
-        )
+        try:
+            verification = recovery.password_reset_verify(
+                start=_flow_start(state), code=form.cleaned_data["code"], request=request
+            )
+        except recovery.ResetPaused as paused:
+            return _reset_paused(request, paused)
         if verification.ok:
             state.update(stage="new", verified_at=int(time.time()))
             request.session[SESSION_KEY] = state

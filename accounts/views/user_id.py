@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts import services
 from accounts.forms import CodeForm, UserIdChangeForm
-from security import codes
+from security import codes, reauth
 from security.masking import mask_contact
 from security.models import Notification, OneTimeCode
 
@@ -29,7 +29,10 @@ def user_id_change(request: HttpRequest) -> HttpResponse:
     if available_from is not None:
         return render(request, "accounts/user_id_change.html", {"available_from": available_from})
     form = UserIdChangeForm(request.POST if request.method == "POST" else None, user=user)
-    if request.method == "POST" and form.is_valid():
+    valid = form.is_valid()  # False when not posted
+    if signed_out := reauth.current_password_checked(request, form=form, step="user_id_change"):
+        return signed_out
+    if valid:
         channel, destination = (
             (Notification.Channel.EMAIL, user.email) if user.email else (Notification.Channel.SMS, user.phone)
         )
