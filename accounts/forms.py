@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.passwords import new_password_clean
 from cards import cardnumbers
-from portal.digits import is_digits
+from portal.digits import digits_in, is_digits
 
 from .models import User
 from .validators import validate_user_id
@@ -253,7 +253,7 @@ class CodeForm(forms.Form):
     )
 
     def clean_code(self) -> str:
-        digits = "".join(c for c in self.cleaned_data["code"] if c.isdigit())
+        digits = digits_in(self.cleaned_data["code"])
         if len(digits) != 6:
             raise ValidationError("The code is 6 digits. Check the message we sent and try again", code="format")
         return digits

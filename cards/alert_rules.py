@@ -17,6 +17,7 @@ a card by its last 4 digits only, and text messages stay within 160 characters.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -189,16 +190,31 @@ def _effective(users: Iterable[User], kind: str) -> list[tuple[User, Preference]
     return [(user, _from_row(rows[user.pk]) if user.pk in rows else _default(kind)) for user in users]
 
 
+# Punctuation that has a plain-ASCII twin; everything else outside ASCII loses its
+# accents (NFKD) or, with none to lose, is dropped.
+_SMS_PUNCTUATION = str.maketrans(
+    {"\u2013": "-", "\u2014": "-", "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2026": "..."}
+)
+
+
+def sms_ascii(text: str) -> str:
+    """Plain ASCII for a text message: one character outside the GSM alphabet makes the
+    whole message UCS-2, 70 characters a segment instead of 160 ("Café Crème – Zürich"
+    becomes "Cafe Creme - Zurich")."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_SMS_PUNCTUATION))
+    return " ".join(decomposed.encode("ascii", "ignore").decode("ascii").split())
+
+
 def sms_fit(text: str, *, squeeze: str = "") -> str:
-    """Make a text message fit in 160 characters by shortening ``squeeze`` (the merchant
-    name) first, then by cutting."""
+    """Make a text message plain ASCII and fit in 160 characters by shortening
+    ``squeeze`` (the merchant name) first, then by cutting."""
+    text, squeeze = sms_ascii(text), sms_ascii(squeeze)
     if len(text) <= SMS_LIMIT:
         return text
     if squeeze and squeeze in text:
         over = len(text) - SMS_LIMIT
         shorter = squeeze[: max(3, len(squeeze) - over - 3)].rstrip() + "..."
         text = text.replace(squeeze, shorter, 1)
-    # ASCII only: one character outside the GSM alphabet halves what a text can hold.
     return text if len(text) <= SMS_LIMIT else text[: SMS_LIMIT - 3] + "..."
 
 

@@ -3,9 +3,11 @@ amount" and the days for the due reminder."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django import forms
+
+from portal.money import format_money
 
 from . import payments
 from .alert_rules import DAYS_BEFORE_CHOICES, GROUPS, Kind, Preference
@@ -13,6 +15,16 @@ from .alert_rules import DAYS_BEFORE_CHOICES, GROUPS, Kind, Preference
 
 def field_names(kind: str) -> tuple[str, str]:
     return f"{kind}_email", f"{kind}_sms"
+
+
+def _too_large(raw: str) -> bool:
+    """A number, but more than any amount we hold (the payment parser would call it
+    "more than your balance", which means nothing for an alert)."""
+    try:
+        value = Decimal(raw.replace("$", "").replace(",", "").replace(" ", ""))
+    except InvalidOperation:
+        return False
+    return value.is_finite() and value.copy_abs() > payments.MAX_AMOUNT
 
 
 class AlertPreferencesForm(forms.Form):
@@ -47,6 +59,10 @@ class AlertPreferencesForm(forms.Form):
         raw = self.cleaned_data.get("purchase_over_threshold", "").strip()
         if not raw:
             return None
+        if _too_large(raw):
+            raise forms.ValidationError(
+                f"Enter an amount up to {format_money(payments.MAX_AMOUNT)} for the alert", code="amount"
+            )
         try:
             return payments.amount_parse(raw)
         except payments.PaymentError as error:

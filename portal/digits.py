@@ -12,3 +12,10 @@ from __future__ import annotations
 def is_digits(value: str) -> bool:
     """True for one or more ASCII digits 0-9 only."""
     return value.isascii() and value.isdigit()
+
+
+def digits_in(value: str | None) -> str:
+    """The ASCII digits of what someone typed ("123 456" -> "123456"), for codes that
+    may be typed with spaces or dashes. Other characters, other scripts' digits
+    included, are left out, so the result is always safe for ``int()``."""
+    return "".join(char for char in value or "" if char in "0123456789")

@@ -7,6 +7,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from accounts.forms import normalize_phone
+from portal.digits import digits_in
 
 from . import two_step
 
@@ -41,7 +42,7 @@ class AppCodeForm(forms.Form):
     )
 
     def clean_code(self) -> str:
-        digits = "".join(c for c in self.cleaned_data["code"] if c.isdigit())
+        digits = digits_in(self.cleaned_data["code"])
         if len(digits) != two_step.DIGITS:
             raise ValidationError("The code is 6 digits. Check your app and try again", code="format")
         return digits
@@ -71,7 +72,7 @@ class TwoStepOffForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        password, code = data.get("password"), "".join(c for c in data.get("code") or "" if c.isdigit())
+        password, code = data.get("password"), digits_in(data.get("code"))
         if not password and not code:
             self.add_error("password", "Enter your password, or a code from your authenticator app")
         elif password:

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from portal.digits import digits_in
 
 from .masking import mask_contact
 from .models import Notification, OneTimeCode
@@ -194,7 +195,7 @@ def code_verify(*, purpose: str, binding: str, code: str) -> Verification:
         )
     if record.expires_at <= now:
         return Verification(VerifyResult.EXPIRED, code=record)
-    typed = "".join(c for c in (code or "") if c.isdigit())
+    typed = digits_in(code)
     if _code_matches(record.code_hash, binding, typed):
         record.used_at = now
         record.save(update_fields=["used_at"])

@@ -37,6 +37,9 @@ def request_device_hash(request: HttpRequest) -> str | None:
     return token_hash(token) if 20 <= len(token) <= 100 else None
 
 
+DEVICE_NAME_LIMIT = 120  # TrustedDevice.name and UserSession.device_name
+
+
 def device_name(user_agent: str) -> str:
     """ "Chrome on macOS", "Safari on iPhone": what a person recognises in a list."""
     agent = parse_user_agent(user_agent or "")
@@ -46,7 +49,9 @@ def device_name(user_agent: str) -> str:
     else:
         place = agent.os.family
     place = {"Mac OS X": "macOS"}.get(place, place)
-    return f"{browser} on {place}" if place and place != "Other" else browser
+    name = f"{browser} on {place}" if place and place != "Other" else browser
+    # A phone's model comes from the User-Agent, any length: the columns hold 120.
+    return name if len(name) <= DEVICE_NAME_LIMIT else name[: DEVICE_NAME_LIMIT - 3].rstrip() + "..."
 
 
 def trusted_device_for(*, user: User, request: HttpRequest) -> TrustedDevice | None:

@@ -92,6 +92,17 @@ def session_end_for_user(*, user: User, session_id: int, request: HttpRequest) -
     return True
 
 
+def session_key_rotate(*, request: HttpRequest, rotate) -> None:
+    """Run ``rotate`` (which gives the session a new key, e.g. Django's
+    ``update_session_auth_hash``) and move this session's row to the new key, so the
+    session stays in "Where you're signed in" and can still be signed out from there."""
+    old_key = request.session.session_key
+    rotate()
+    new_key = request.session.session_key
+    if old_key and new_key and new_key != old_key:
+        UserSession.objects.filter(session_key=old_key, ended_at__isnull=True).update(session_key=new_key)
+
+
 def sessions_end_others(*, user: User, request: HttpRequest) -> int:
     current = request.session.session_key
     others = UserSession.objects.filter(user=user, ended_at__isnull=True).exclude(session_key=current)

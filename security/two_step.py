@@ -25,6 +25,7 @@ from django_otp.util import random_hex
 from two_factor.utils import get_otpauth_url
 
 from accounts.models import User
+from portal.digits import digits_in
 
 from .models import Notification, SecurityEvent
 from .services import notify, security_event_record
@@ -67,7 +68,7 @@ def two_step_device(*, user: User) -> TOTPDevice | None:
 
 def _matching_step(*, key_hex: str, token: str, now: float | None = None) -> int | None:
     """The time step this code belongs to (within the tolerance), or None."""
-    digits = "".join(c for c in token or "" if c.isdigit())
+    digits = digits_in(token)
     if len(digits) != DIGITS:
         return None
     totp = TOTP(binascii.unhexlify(key_hex), step=STEP_SECONDS, digits=DIGITS)

@@ -161,7 +161,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
         user = request.user
         account_services.password_set(user=user, raw_password=form.cleaned_data["new_password1"])
         # This session stays; every other one ends (the auth hash changed, and the rows go).
-        update_session_auth_hash(request, user)
+        sessions.session_key_rotate(request=request, rotate=lambda: update_session_auth_hash(request, user))
         sessions.sessions_end_others(user=user, request=request)
         security_event_record(
             kind=SecurityEvent.Kind.PASSWORD_CHANGED, outcome=SecurityEvent.Outcome.SUCCESS, user=user, request=request
