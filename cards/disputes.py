@@ -4,7 +4,9 @@ ask for more, grant a temporary credit, resolve or decline it.
 Each step is a ``DisputeEvent`` on the timeline and an email to the person who opened
 the dispute. Credits are real ledger rows (``cards.ledger``): a temporary credit is a
 ``credit`` transaction; resolving in the cardholder's favour keeps it (or posts one if
-none was granted); declining takes it back with a ``credit_reversal``. Every step runs
+none was granted) and takes back the rewards the credited share of the charge earned
+(``cards.rewards``, as a refund would); declining takes it back with a
+``credit_reversal``, and the rewards were never touched. Every step runs
 under the account's row lock, then the dispute's, and is refused if the dispute is no
 longer in a state that allows it, so a double click changes nothing twice.
 
@@ -34,7 +36,7 @@ from portal.money import format_money, quantize
 from security.models import Notification, SecurityEvent
 from security.services import notify, security_event_record
 
-from . import ledger
+from . import ledger, rewards
 from .dispute_selectors import dispute_refusal
 from .models import Card, Dispute, DisputeAttachment, DisputeEvent, Transaction
 from .selectors import card_visible_to
@@ -356,7 +358,8 @@ def dispute_credit_grant(*, staff: User, dispute: Dispute, note: str = "", reque
 @transaction.atomic
 def dispute_resolve(*, staff: User, dispute: Dispute, note: str, request=None) -> Dispute:
     """Resolved in the cardholder's favour: a temporary credit becomes final, or the
-    credit is posted now."""
+    credit is posted now; either way the credit is final, so the rewards the credited
+    share of the charge earned are taken back with it."""
     _staff_check(staff)
     note = _note(note, required=True)
     dispute = _locked(dispute)
@@ -368,6 +371,7 @@ def dispute_resolve(*, staff: User, dispute: Dispute, note: str, request=None) -
     dispute.status = Status.RESOLVED
     dispute.resolved_at = timezone.now()
     dispute.save(update_fields=fields)
+    rewards.rewards_on_dispute_resolved(dispute=dispute, account=ledger.account_lock(dispute.transaction.account_id))
     event = _event(dispute, Event.RESOLVED, actor=staff, note=note, by_staff=True)
     _staff_event(staff, dispute, "dispute_resolved", note, request)
     txn = dispute.transaction

@@ -15,9 +15,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from cards import disputes, ledger
-from cards.models import Card, CardAccount, Dispute, DisputeAttachment, DisputeEvent, Transaction
-from tests.cards.payments_helpers import commits, spend, staff_console_login
+from cards import disputes, ledger, selectors, services
+from cards.models import Card, CardAccount, Dispute, DisputeAttachment, DisputeEvent, RewardEntry, Transaction
+from tests.cards.conftest import event
+from tests.cards.payments_helpers import commits, handle, spend, staff_console_login
 from tests.factories import UserFactory, issue_card
 
 pytestmark = pytest.mark.django_db
@@ -277,6 +278,106 @@ def test_cardholders_cannot_work_the_queue(owner, charge):
     dispute = open_dispute(owner, charge)
     with pytest.raises(PermissionDenied):
         disputes.dispute_resolve(staff=owner, dispute=dispute, note="I win")
+
+
+# --- Rewards -----------------------------------------------------------------------------
+
+DINNER = {"name": "Steak House", "mcc": "5812", "city": "Austin", "country": "US"}
+
+
+@pytest.fixture
+def dinner(charge_card):
+    """A $400.00 dining charge that earned 1,200 points (3X)."""
+    spend(charge_card, "400.00", merchant=DINNER, network_id="net-dinner")
+    return Transaction.objects.get(network_id="net-dinner")
+
+
+def points(txn) -> Decimal:
+    return selectors.reward_balance(account=txn.account)
+
+
+def take_backs(txn) -> list[Decimal]:
+    entries = RewardEntry.objects.filter(account_id=txn.account_id, kind=RewardEntry.Kind.ADJUST).order_by("pk")
+    return list(entries.values_list("quantity", flat=True))
+
+
+def refund(charge_card, amount: str) -> None:
+    handle(event("refund", card=charge_card, amount=amount, merchant=DINNER, original_network_id="net-dinner"))
+
+
+def resolve(staff, dispute) -> Dispute:
+    return disputes.dispute_resolve(staff=staff, dispute=dispute, note="The merchant could not show the meal.")
+
+
+def test_a_dispute_resolved_in_full_takes_back_all_the_points_the_charge_earned(owner, dinner, staff):
+    assert points(dinner) == Decimal("1200.00")
+    dispute = resolve(staff, open_dispute(owner, dinner))
+    assert points(dinner) == Decimal("0.00")
+    entry = RewardEntry.objects.get(kind=RewardEntry.Kind.ADJUST)
+    assert (entry.quantity, entry.transaction) == (Decimal("-1200.00"), dispute.resolution_credit)
+    assert entry.description == "Points reversed: dispute of Steak House"
+    assert ledger.ledger_verify(account_ids=[dinner.account_id])[1] == []
+
+
+def test_a_temporary_credit_takes_no_points_until_the_dispute_is_resolved(owner, dinner, staff):
+    dispute = open_dispute(owner, dinner)
+    disputes.dispute_credit_grant(staff=staff, dispute=dispute)
+    assert points(dinner) == Decimal("1200.00")
+    resolve(staff, dispute)
+    assert points(dinner) == Decimal("0.00")
+    assert take_backs(dinner) == [Decimal("-1200.00")]
+    assert ledger.ledger_verify(account_ids=[dinner.account_id])[1] == []
+
+
+def test_a_partial_dispute_takes_back_the_credited_share_rounded_down(owner, dinner, staff):
+    resolve(staff, open_dispute(owner, dinner, amount=Decimal("100.10")))
+    assert take_backs(dinner) == [Decimal("-300.00")]  # 1,200 x 100.10/400 = 300.3
+    assert points(dinner) == Decimal("900.00")
+    assert ledger.ledger_verify(account_ids=[dinner.account_id])[1] == []
+
+
+def test_a_declined_dispute_leaves_the_points_and_a_later_resolved_one_takes_them_back(owner, dinner, staff):
+    dispute = open_dispute(owner, dinner)
+    disputes.dispute_credit_grant(staff=staff, dispute=dispute)
+    disputes.dispute_decline(staff=staff, dispute=dispute, note="The merchant proved the meal was served.")
+    assert (points(dinner), take_backs(dinner)) == (Decimal("1200.00"), [])
+    resolve(staff, open_dispute(owner, dinner, description="The bill was for a table of six, we were two."))
+    assert (points(dinner), take_backs(dinner)) == (Decimal("0.00"), [Decimal("-1200.00")])
+    assert ledger.ledger_verify(account_ids=[dinner.account_id])[1] == []
+
+
+def test_resolving_twice_takes_the_points_back_once(owner, dinner, staff):
+    dispute = resolve(staff, open_dispute(owner, dinner))
+    with pytest.raises(disputes.DisputeError, match="already resolved"):
+        resolve(staff, dispute)
+    assert (points(dinner), take_backs(dinner)) == (Decimal("0.00"), [Decimal("-1200.00")])
+
+
+def test_a_dispute_after_a_partial_refund_takes_back_only_what_the_refund_left(owner, dinner, staff, charge_card):
+    refund(charge_card, "100.00")
+    assert points(dinner) == Decimal("900.00")
+    resolve(staff, open_dispute(owner, dinner))  # the whole $400, though $100 came back already
+    assert take_backs(dinner) == [Decimal("-300.00"), Decimal("-900.00")]
+    assert points(dinner) == Decimal("0.00")
+    assert ledger.ledger_verify(account_ids=[dinner.account_id])[1] == []
+
+
+def test_a_refund_after_a_resolved_dispute_takes_back_only_what_the_dispute_left(owner, dinner, staff, charge_card):
+    resolve(staff, open_dispute(owner, dinner, amount=Decimal("300.00")))
+    assert points(dinner) == Decimal("300.00")
+    refund(charge_card, "400.00")
+    assert take_backs(dinner) == [Decimal("-900.00"), Decimal("-300.00")]
+    assert points(dinner) == Decimal("0.00")
+    assert ledger.ledger_verify(account_ids=[dinner.account_id])[1] == []
+
+
+def test_points_already_redeemed_are_taken_back_in_full_as_a_refund_would(owner, dinner, staff):
+    services.rewards_redeem(actor=owner, account=dinner.account, quantity=Decimal("1000"), idempotency_key="k" * 16)
+    assert points(dinner) == Decimal("200.00")
+    resolve(staff, open_dispute(owner, dinner))
+    # The balance goes below zero, as after a refund; later purchases earn it back.
+    assert points(dinner) == Decimal("-1000.00")
+    assert ledger.ledger_verify(account_ids=[dinner.account_id])[1] == []
 
 
 # --- Pages -------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from decimal import Decimal
 import pytest
 from django.apps import apps
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -200,6 +200,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.seen_posted: dict[int, tuple] = {}
         self.seen_declined: dict[int, tuple] = {}
         self.seen_events: dict[int, list[tuple]] = {}
+        self.dispute_take_backs: dict[int, str] = {}  # reward entry -> the disputed purchase
         self.staff = User.objects.create_superuser(f"ledger.staff.{next(_serial)}", password="staff-password-long-1")
         self.sides = {"credit": self._side("credit"), "charge": self._side("charge")}
 
@@ -514,8 +515,14 @@ class LedgerMachine(RuleBasedStateMachine):
     def resolve_dispute(self, dispute_id, in_favour):
         expected = self.disputes[dispute_id]
         step = disputes.dispute_resolve if in_favour else disputes.dispute_decline
+        last_entry = RewardEntry.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
         if self._staff_step(dispute_id, step, note="Checked with the merchant.") is None:
             return
+        # Only a final credit takes rewards back; a decline leaves them as they were.
+        new_entries = list(RewardEntry.objects.filter(pk__gt=last_entry).values_list("pk", "kind"))
+        assert all(kind == RewardEntry.Kind.ADJUST for _, kind in new_entries)
+        assert len(new_entries) <= (1 if in_favour else 0)
+        self.dispute_take_backs.update((pk, expected.net_id) for pk, _ in new_entries)
         s = self.sides[expected.account]
         if in_favour:
             if not expected.credited:
@@ -662,20 +669,20 @@ class LedgerMachine(RuleBasedStateMachine):
             self.seen_events[pk] = events
 
     @invariant()
-    def purchases_earn_once_and_refunds_take_back_no_more(self):
+    def purchases_earn_once_and_refunds_and_disputes_take_back_no_more(self):
         for s in self.sides.values():
             product = s.account.product
             entries = RewardEntry.objects.filter(account=s.account).values_list(
-                "transaction__network_id", "kind", "quantity"
+                "pk", "transaction__network_id", "kind", "quantity"
             )
             earned: dict[str, Decimal] = {}
             taken: dict[str, Decimal] = {}
-            for net_id, kind, quantity in entries:
+            for pk, net_id, kind, quantity in entries:
                 if kind == RewardEntry.Kind.EARN:
                     assert net_id not in earned, f"{net_id} earned twice"
                     earned[net_id] = quantity
                 elif kind == RewardEntry.Kind.ADJUST:
-                    original = self.rows[net_id].of
+                    original = self.dispute_take_backs.get(pk) or self.rows[net_id].of
                     taken[original] = taken.get(original, ZERO) - quantity
             for net_id, row in self.rows.items():
                 if row.account == s.key and row.kind == K.PURCHASE and row.status == S.POSTED:
@@ -683,7 +690,8 @@ class LedgerMachine(RuleBasedStateMachine):
                     rate = RATES[s.key].get(category, BASE_RATE[s.key])
                     assert earned.get(net_id, ZERO) == reward_quantity(product, row.amount * rate), net_id
             for original, quantity in taken.items():
-                # Refunds never add up to more than the purchase, so neither do take-backs.
+                # Refunds and resolved disputes together may credit more than the purchase
+                # (nothing stops a refunded charge being disputed); take-backs never do.
                 assert quantity <= earned.get(original, ZERO), (original, quantity, earned.get(original))
 
     @invariant()
@@ -712,9 +720,13 @@ class LedgerMachine(RuleBasedStateMachine):
                     + statement.interest
                     == statement.closing_balance
                 )
-                rewards = RewardEntry.objects.filter(
-                    account=s.account, transaction__statement_line__statement__period_end__lte=statement.period_end
-                ).aggregate(total=Sum("quantity"))["total"]
+                # Entries count with the transaction they are tied to; one tied to none (a
+                # dispute's take-back when its temporary credit became final) counts when made.
+                billed = Q(transaction__statement_line__statement__period_end__lte=statement.period_end)
+                untied = Q(transaction__isnull=True, created_at__lt=cycles.cutoff(statement.period_end))
+                rewards = RewardEntry.objects.filter(billed | untied, account=s.account).aggregate(
+                    total=Sum("quantity")
+                )["total"]
                 assert statement.rewards_balance == quantize(rewards or ZERO)
                 if previous is None:
                     assert statement.opening_balance == ZERO
@@ -789,3 +801,34 @@ def test_a_purchase_refunded_in_parts_loses_no_more_cash_back_than_it_earned(cre
     assert taken == [Decimal("0.13")] * 3
     assert sum(taken) <= earned
     assert ledger.ledger_verify() == (1, [])
+
+
+def test_a_dispute_resolved_after_its_temporary_credit_was_billed_takes_the_points_back_on_the_next_statement(
+    db, fake_clock
+):
+    """Statements count a rewards entry with the transaction it is tied to. A temporary
+    credit already on a closed statement that becomes final must not carry the take-back
+    onto that statement (it would be on none): the take-back is tied to no transaction
+    and counts in the cycle it was made in."""
+    owner = UserFactory()
+    account = open_account(holder=owner.cardholder, product=CardProductFactory(), statement_day=15)
+    issued = issue_card(account=account)
+    staff = User.objects.create_superuser("statement.staff", password="staff-password-long-1")
+    shop = {"name": "Shop", "mcc": "5732"}
+    handle(event("clearing", card=issued, amount="400.00", network_id="gadget", merchant=shop))
+    purchase = Transaction.objects.get(network_id="gadget")
+    dispute = disputes.dispute_open(
+        actor=owner, transaction_obj=purchase, reason="not_received", description="The parcel never arrived."
+    )
+    disputes.dispute_credit_grant(staff=staff, dispute=dispute)
+
+    Clock.advance(dt.timedelta(days=17))  # past the close of March 15
+    (march,) = statement_services.statements_close_due(account=account, today=Clock.today(), render=False)
+    disputes.dispute_resolve(staff=staff, dispute=dispute, note="The parcel was lost.")
+    Clock.advance(dt.timedelta(days=31))  # past the close of April 15
+    (april,) = statement_services.statements_close_due(account=account, today=Clock.today(), render=False)
+
+    assert (march.rewards_earned, march.rewards_balance) == (Decimal("400.00"), Decimal("400.00"))
+    assert (april.rewards_earned, april.rewards_balance) == (Decimal("-400.00"), ZERO)
+    assert CardAccount.objects.get(pk=account.pk).rewards_balance == april.rewards_balance
+    assert ledger.ledger_verify(account_ids=[account.pk]) == (1, [])
