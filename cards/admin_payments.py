@@ -307,6 +307,8 @@ class DisputeAdmin(BaseDisputeAdmin):
             dispute = get_object_or_404(
                 Dispute.objects.select_related("transaction__card", "transaction__account"), pk=dispute_id
             )
+            if not disputes.staff_may_work(staff=request.user, dispute=dispute):
+                raise PermissionDenied  # e.g. the agent's own dispute
             form = form_class(request.POST if request.method == "POST" else None)
             txn = dispute.transaction
             amount = format_money(dispute.amount or txn.amount, txn.currency)

@@ -254,9 +254,20 @@ def dispute_add_info(*, actor: User, dispute: Dispute, note: str, attachments: I
 # --- Staff -------------------------------------------------------------------------------
 
 
-def _staff_check(user: User) -> None:
-    if not (user.is_active and user.is_staff and user.has_perm("cards.change_dispute")):
-        raise PermissionDenied("Only dispute staff can do this.")
+def staff_may_work(*, staff: User, dispute: Dispute) -> bool:
+    """Whether this staff member may act on this dispute: dispute staff, and never on a
+    dispute they opened or on a card they can see as a cardholder or administrator
+    (nobody credits their own account, as nobody acts on their own login)."""
+    if not (staff.is_active and staff.is_staff and staff.has_perm("cards.change_dispute")):
+        return False
+    if dispute.opened_by_id == staff.pk:
+        return False
+    return not Card.objects.filter(card_visible_to(staff), pk=dispute.transaction.card_id).exists()
+
+
+def _staff_check(user: User, dispute: Dispute) -> None:
+    if not staff_may_work(staff=user, dispute=dispute):
+        raise PermissionDenied("Only dispute staff can do this, and never on their own account.")
 
 
 def _locked(dispute: Dispute) -> Dispute:
@@ -304,7 +315,7 @@ def _credit(dispute: Dispute, *, suffix: str, label: str, detail: str) -> Transa
 
 @transaction.atomic
 def dispute_review_start(*, staff: User, dispute: Dispute, note: str = "", request=None) -> Dispute:
-    _staff_check(staff)
+    _staff_check(staff, dispute)
     dispute = _locked(dispute)
     if dispute.status != Status.SUBMITTED:
         raise DisputeError("Only a newly submitted dispute can be taken into review.")
@@ -320,7 +331,7 @@ def dispute_review_start(*, staff: User, dispute: Dispute, note: str = "", reque
 @transaction.atomic
 def dispute_request_info(*, staff: User, dispute: Dispute, note: str, request=None) -> Dispute:
     """Ask the cardholder for more (the note says what)."""
-    _staff_check(staff)
+    _staff_check(staff, dispute)
     note = _note(note, required=True)
     dispute = _locked(dispute)
     _require_open(dispute)
@@ -335,7 +346,7 @@ def dispute_request_info(*, staff: User, dispute: Dispute, note: str, request=No
 @transaction.atomic
 def dispute_credit_grant(*, staff: User, dispute: Dispute, note: str = "", request=None) -> Dispute:
     """A temporary credit for the disputed amount while the dispute is worked."""
-    _staff_check(staff)
+    _staff_check(staff, dispute)
     note = _note(note)
     dispute = _locked(dispute)
     _require_open(dispute)
@@ -360,7 +371,7 @@ def dispute_resolve(*, staff: User, dispute: Dispute, note: str, request=None) -
     """Resolved in the cardholder's favour: a temporary credit becomes final, or the
     credit is posted now; either way the credit is final, so the rewards the credited
     share of the charge earned are taken back with it."""
-    _staff_check(staff)
+    _staff_check(staff, dispute)
     note = _note(note, required=True)
     dispute = _locked(dispute)
     _require_open(dispute)
@@ -382,7 +393,7 @@ def dispute_resolve(*, staff: User, dispute: Dispute, note: str, request=None) -
 @transaction.atomic
 def dispute_decline(*, staff: User, dispute: Dispute, note: str, request=None) -> Dispute:
     """Declined: a temporary credit is taken back by a ``credit_reversal`` row."""
-    _staff_check(staff)
+    _staff_check(staff, dispute)
     note = _note(note, required=True)
     dispute = _locked(dispute)
     _require_open(dispute)
