@@ -12,6 +12,8 @@ from tests.cards.payments_helpers import commits, handle
 
 pytestmark = pytest.mark.django_db
 
+MERCHANT = "Caf\u00e9 Cr\u00e8me \u2013 Z\u00fcrich \u6771\u4eac"
+
 
 def test_a_text_alert_for_a_merchant_with_accents_is_ascii(charge_card):
     user = charge_card.card.holder.user
@@ -19,7 +21,13 @@ def test_a_text_alert_for_a_merchant_with_accents_is_ascii(charge_card):
     user.save(update_fields=["phone", "phone_verified_at"])
     AlertPreference.objects.create(user=user, kind="purchase", email=False, sms=True)
     with commits():
-        handle(event(card=charge_card, amount="12.00", merchant={"name": "Caf\u00e9 Cr\u00e8me \u2013 Z\u00fcrich \u6771\u4eac", "mcc": "5814"}))
+        handle(
+            event(
+                card=charge_card,
+                amount="12.00",
+                merchant={"name": MERCHANT, "mcc": "5814"},
+            )
+        )
     [sms] = Notification.objects.filter(kind="purchase_alert", channel="sms")
     assert len(sms.body) <= 160
     assert sms.body.isascii(), sms.body

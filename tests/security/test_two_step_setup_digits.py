@@ -20,7 +20,9 @@ def confirmed(user) -> Client:
     return client
 
 
-@pytest.mark.parametrize("code", ["12345\u00b2", "\u00b9\u00b2\u00b3\u2074\u2075\u2076", "\u2460\u2461\u2462\u2463\u2464\u2465"])
+@pytest.mark.parametrize(
+    "code", ["12345\u00b2", "\u00b9\u00b2\u00b3\u2074\u2075\u2076", "\u2460\u2461\u2462\u2463\u2464\u2465"]
+)
 def test_app_setup_with_non_ascii_digits_is_a_message_not_a_500(code):
     member = UserFactory(email="ana@example.com")
     client = confirmed(member)
