@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from portal.money import format_money
 
+from .forms import new_idempotency_key
 from .models import Category
 from .reports import GroupBy
 
@@ -189,8 +190,14 @@ class ReportForm(DatePartsMixin, forms.Form):
         }
 
 
+NAME_ON_CARD_MAX = 26
+_KEY = re.compile(r"^[0-9a-f]{32}$")
+
+
 class CardRequestForm(DatePartsMixin, forms.Form):
-    """A new employee card, queued for staff to issue."""
+    """A new employee card, queued for staff to issue. The idempotency key is minted
+    when the form is drawn, so a double submit or a replayed POST queues one card (see
+    services.employee_card_request)."""
 
     account = forms.TypedChoiceField(
         label="Account",
@@ -206,7 +213,7 @@ class CardRequestForm(DatePartsMixin, forms.Form):
     )
     name_on_card = forms.CharField(
         label="Name to print on the card",
-        max_length=26,
+        max_length=NAME_ON_CARD_MAX,
         help_text="Up to 26 letters and spaces, for example J CARTER.",
         error_messages={
             "required": "Enter the name to print on the card",
@@ -250,8 +257,10 @@ class CardRequestForm(DatePartsMixin, forms.Form):
         widget=Checkboxes,
         error_messages={"invalid_choice": "Choose categories from the list"},
     )
+    idempotency_key = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
     def __init__(self, *args, accounts, **kwargs):
+        kwargs["initial"] = {"idempotency_key": new_idempotency_key(), **(kwargs.get("initial") or {})}
         super().__init__(*args, **kwargs)
         self.fields["account"].choices = [
             (account.pk, f"{account.product.name}, account {account.reference}") for account in accounts
@@ -269,6 +278,9 @@ class CardRequestForm(DatePartsMixin, forms.Form):
         name = " ".join(self.cleaned_data["name_on_card"].split()).upper()
         if not re.match(r"^[A-Z][A-Z .'-]*$", name):
             raise ValidationError("The name on the card can have letters, spaces, hyphens, apostrophes and full stops")
+        # Counted as printed: capitals can be longer than what was typed ("ß" is "SS").
+        if len(name) > NAME_ON_CARD_MAX:
+            raise ValidationError(self.fields["name_on_card"].error_messages["max_length"])
         return name
 
     def clean_postal_code(self) -> str:
@@ -298,6 +310,11 @@ class CardRequestForm(DatePartsMixin, forms.Form):
 
     def clean(self):
         data = super().clean()
+        if not _KEY.match(data.get("idempotency_key") or ""):
+            self.add_error(None, "This form has expired. Check the details and send the request again")
+            # The page shown again carries a fresh key, so sending it again works.
+            self.data = self.data.copy()
+            self.data[self.add_prefix("idempotency_key")] = new_idempotency_key()
         born = self.date_from_parts(
             "dob", what="date of birth", example="27 3 1985", missing="Enter the employee's date of birth"
         )

@@ -367,6 +367,12 @@ class ProcessorEvent(AppendOnlyModel):
         return f"{self.get_type_display()} {self.event_id}"
 
 
+def card_request_key_new() -> str:
+    """A request's idempotency key when none came with it (staff, scripts, and the rows
+    from before keys): random, so it never matches a form's key."""
+    return "req_" + secrets.token_urlsafe(24)
+
+
 class CardRequest(models.Model):
     """A new employee card asked for by a program administrator, queued for staff to
     issue (identity checks and card production happen on the staff side)."""
@@ -397,6 +403,9 @@ class CardRequest(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     note = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # Minted when the request form is drawn: a double submit or a replayed POST finds
+    # the request it already queued (services.employee_card_request).
+    idempotency_key = models.CharField(max_length=64, unique=True, default=card_request_key_new, editable=False)
 
     class Meta:
         constraints = [

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import IntEnum
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -234,15 +236,59 @@ def _status_set(card: Card, status: str, **extra) -> str:
     return previous
 
 
+FRAUD_TEAM_FREEZE = "Our fraud team froze this card. Call the number on the back of your card."
+
+
+class _FreezeAuthority(IntEnum):
+    """Who outranks whom over a card's freeze. A freeze holds against anyone with less
+    authority (card_unfreeze), and a freeze by someone with more takes it over
+    (card_freeze)."""
+
+    CARDHOLDER = 0  # the card's own holder
+    MANAGER = 1  # the account's basic card member, the program's administrator
+    STAFF = 2  # the fraud team, customer service
+
+
+def card_frozen_by_staff(card: Card) -> bool:
+    """Whether staff (the fraud team) froze the card: only staff lift that freeze."""
+    return card.frozen_by_id is not None and card.frozen_by.is_staff
+
+
+def _manages(user: User, card: Card) -> bool:
+    from .selectors import card_managed_by
+
+    return Card.objects.filter(card_managed_by(user), pk=card.pk).exists()
+
+
+def _freezer_authority(card: Card) -> _FreezeAuthority:
+    """The authority of whoever froze ``card``, as card_unfreeze weighs it."""
+    if card.frozen_by_id is None:
+        return _FreezeAuthority.MANAGER  # their login is gone: card_unfreeze asks for a manager
+    if card_frozen_by_staff(card):
+        return _FreezeAuthority.STAFF
+    return _FreezeAuthority.MANAGER if _manages(card.frozen_by, card) else _FreezeAuthority.CARDHOLDER
+
+
+def _actor_authority(actor: User, card: Card) -> _FreezeAuthority:
+    if _staff_agent(actor, "cards.freeze_card"):
+        return _FreezeAuthority.STAFF
+    return _FreezeAuthority.MANAGER if _manages(actor, card) else _FreezeAuthority.CARDHOLDER
+
+
 @transaction.atomic
 def card_freeze(*, actor: User, card: Card, request=None, reason: str = "") -> Card:
-    """Freeze an active card: the next authorization is declined. Freezing a frozen
-    card changes nothing. Staff (the fraud team, from the admin) give a ``reason``."""
+    """Freeze an active card: the next authorization is declined. Staff (the fraud team,
+    from the admin) give a ``reason``.
+
+    On a frozen card, a freeze by someone with more authority than whoever froze it (staff
+    over anyone, the account's manager over the cardholder) takes the freeze over, so
+    the first freezer can no longer lift it; from anyone else it changes nothing."""
     _require(actor, card, None, "", staff_permission="cards.freeze_card")
     card = _locked(card)
     if card.status == Card.Status.FROZEN:
-        return card
-    if card.status != Card.Status.ACTIVE:
+        if card.frozen_by_id == actor.pk or _actor_authority(actor, card) <= _freezer_authority(card):
+            return card
+    elif card.status != Card.Status.ACTIVE:
         raise CardServiceError("Only an active card can be frozen.")
     previous = _status_set(card, Card.Status.FROZEN, frozen_by=actor)
     _card_event(
@@ -259,7 +305,9 @@ def card_freeze(*, actor: User, card: Card, request=None, reason: str = "") -> C
 @transaction.atomic
 def card_unfreeze(*, actor: User, card: Card, request=None) -> Card:
     """Lift a freeze. A supplementary or employee cardholder may lift only a freeze
-    they put on themselves, not one from the basic card member or the administrator."""
+    they put on themselves, not one from the basic card member or the administrator;
+    a freeze by staff (the fraud team) only staff lift. Who may lift what is the
+    ``_FreezeAuthority`` order that card_freeze uses to take a freeze over."""
     from .selectors import card_managed_by
 
     _require(actor, card, None, "")
@@ -269,9 +317,9 @@ def card_unfreeze(*, actor: User, card: Card, request=None) -> Card:
     if card.status != Card.Status.FROZEN:
         raise CardServiceError("Only a frozen card can be unfrozen.")
     if card.frozen_by_id != actor.pk:
-        if card.frozen_by is not None and card.frozen_by.is_staff and not actor.is_staff:
+        if card_frozen_by_staff(card) and not _staff_agent(actor):
             # A fraud-team freeze holds even if the cardholder's login is the problem.
-            raise PermissionDenied("Our fraud team froze this card. Call the number on the back of your card.")
+            raise PermissionDenied(FRAUD_TEAM_FREEZE)
         _require(actor, card, card_managed_by(actor), "This card was frozen by your account's administrator.")
     previous = _status_set(card, Card.Status.ACTIVE, frozen_by=None)
     _card_event(card=card, actor=actor, request=request, action="unfreeze", **{"from": previous, "to": card.status})
@@ -385,6 +433,40 @@ def _require_employee_card(actor: User, card: Card) -> None:
         raise CardServiceError("Spending controls apply to employee cards.")
 
 
+def employee_card_controls_refusal(*, card: Card) -> str:
+    """Why an employee card's spending controls can't be changed, or "" if they can.
+
+    A closed or lost card takes no new purchases, and its replacement carries copies of
+    its controls made at the report: a change here would reach nothing, so it is
+    refused and the administrator is sent to the replacement."""
+    if card.status not in (Card.Status.CLOSED, Card.Status.LOST_STOLEN):
+        return ""
+    what = "was reported lost or stolen" if card.status == Card.Status.LOST_STOLEN else "is closed"
+    text = f"This card {what}, so its spending controls can't be changed."
+    replacement = _current_replacement(card)
+    if replacement is not None:
+        text += f" Change them on its replacement, the card ending {replacement.last4}."
+    return text
+
+
+def _current_replacement(card: Card) -> Card | None:
+    """The newest card in ``card``'s line of replacements, if it can still be used."""
+    newest = None
+    following = Card.objects.filter(replaces=card).only("status", "last4").first()
+    while following is not None:
+        newest = following
+        following = Card.objects.filter(replaces=following).only("status", "last4").first()
+    if newest is None or newest.status in (Card.Status.CLOSED, Card.Status.LOST_STOLEN):
+        return None
+    return newest
+
+
+def _require_controls_changeable(card: Card) -> None:
+    refusal = employee_card_controls_refusal(card=card)
+    if refusal:
+        raise CardServiceError(refusal)
+
+
 def _categories(values) -> list[str]:
     chosen = sorted(set(values))
     unknown = [value for value in chosen if value not in Category.values]
@@ -408,6 +490,7 @@ def employee_card_limit_set(*, actor: User, card: Card, monthly_limit: Decimal |
     from the next authorization, counting what the card spent this month."""
     _require_employee_card(actor, card)
     card = _locked(card)
+    _require_controls_changeable(card)
     previous = card.monthly_limit
     card.monthly_limit = _limit(monthly_limit)
     card.save(update_fields=["monthly_limit"])
@@ -430,6 +513,7 @@ def employee_card_categories_block(*, actor: User, card: Card, categories, reque
     _require_employee_card(actor, card)
     chosen = _categories(categories)
     card = _locked(card)
+    _require_controls_changeable(card)
     previous = list(card.blocked_categories or [])
     card.blocked_categories = chosen
     card.save(update_fields=["blocked_categories"])
@@ -437,6 +521,10 @@ def employee_card_categories_block(*, actor: User, card: Card, categories, reque
         card=card, actor=actor, request=request, action="blocked_categories", **{"from": previous, "to": chosen}
     )
     return card
+
+
+CARD_REQUEST_KEY = re.compile(r"[0-9A-Za-z_-]{16,64}")
+CARD_REQUEST_EXPIRED = "This form has expired. Check the details and send the request again."
 
 
 @transaction.atomic
@@ -452,24 +540,48 @@ def employee_card_request(
     phone: str = "",
     monthly_limit: Decimal | None = None,
     blocked_categories=(),
+    idempotency_key: str | None = None,
     request=None,
 ) -> CardRequest:
-    """Queue a new employee card on a business account for staff to issue."""
+    """Queue a new employee card on a business account for staff to issue.
+
+    ``idempotency_key`` (one per rendered form) makes a double submit or a replayed
+    POST queue one card: the same key again returns the request it first queued.
+    Without one (staff, scripts) every call queues a card."""
     from security.models import SecurityEvent
     from security.services import security_event_record
+
+    from .ledger import account_lock
 
     administers = BusinessProgram.objects.filter(pk=account.business_program_id, administrators=actor).exists()
     if not (administers or _staff_agent(actor)):
         raise Http404("No account matches the given query.")
+    if idempotency_key is not None:
+        if not CARD_REQUEST_KEY.fullmatch(idempotency_key):
+            raise CardServiceError(CARD_REQUEST_EXPIRED)
+        # Under the account's lock, a second submit with this key waits for the first
+        # to commit, then finds its request (the unique key is the backstop).
+        account = account_lock(account.pk)
+        seen = CardRequest.objects.filter(idempotency_key=idempotency_key).first()
+        if seen is not None:
+            if (seen.account_id, seen.requested_by_id) != (account.pk, actor.pk):
+                raise CardServiceError(CARD_REQUEST_EXPIRED)
+            return seen
     if account.status != CardAccount.Status.OPEN:
         raise CardServiceError("New cards can only be requested on an open account.")
     if not legal_name.strip() or not name_on_card.strip():
         raise CardServiceError("Give the employee's name.")
+    name_on_card = name_on_card.strip().upper()
+    longest = CardRequest._meta.get_field("name_on_card").max_length
+    if len(name_on_card) > longest:
+        # The form refuses it first, counted in capitals; never print a name cut short.
+        raise CardServiceError(f"The name on the card can be at most {longest} characters.")
     card_request = CardRequest.objects.create(
         account=account,
         requested_by=actor,
+        **({"idempotency_key": idempotency_key} if idempotency_key is not None else {}),
         legal_name=legal_name.strip(),
-        name_on_card=name_on_card.strip().upper()[:26],
+        name_on_card=name_on_card,
         date_of_birth=date_of_birth,
         postal_code=postal_code.strip(),
         email=email.strip(),

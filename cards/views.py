@@ -72,7 +72,13 @@ def _chosen_scope(request: HttpRequest, *, select: bool = False) -> tuple[list[C
 
 
 def _can_unfreeze(user, card: Card) -> bool:
-    return card.status == Card.Status.FROZEN and (card.frozen_by_id == user.pk or card.manages_account)
+    """As services.card_unfreeze decides: whoever froze the card may lift their freeze,
+    the account's manager any freeze but the fraud team's (only staff lift that)."""
+    if card.status != Card.Status.FROZEN:
+        return False
+    if card.frozen_by_id == user.pk:
+        return True
+    return card.manages_account and not services.card_frozen_by_staff(card)
 
 
 def _replacement(card: Card, choices: list[Card]) -> Card | None:
@@ -147,11 +153,16 @@ def card_unfreeze(request: HttpRequest, card_id: int) -> HttpResponse:
     card = selectors.card_get_for_user(user=request.user, card_id=card_id)
     try:
         services.card_unfreeze(actor=request.user, card=card, request=request)
-    except PermissionDenied:
-        who = (
-            "your company's card program administrator" if card.role == Card.Role.EMPLOYEE else "the basic card member"
-        )
-        messages.error(request, f"Your card ending {card.last4} was frozen by {who}: ask them to unfreeze it.")
+    except PermissionDenied as exc:
+        if services.card_frozen_by_staff(card):
+            messages.error(request, str(exc))  # the fraud team's freeze: call us
+        else:
+            who = (
+                "your company's card program administrator"
+                if card.role == Card.Role.EMPLOYEE
+                else "the basic card member"
+            )
+            messages.error(request, f"Your card ending {card.last4} was frozen by {who}: ask them to unfreeze it.")
     except services.CardServiceError as exc:
         messages.error(request, str(exc))
     else:

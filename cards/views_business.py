@@ -149,7 +149,7 @@ def card_request(request: HttpRequest, program_id: int) -> HttpResponse:
         data = form.cleaned_data
         account = selectors.program_account_get(program=program, account_id=data["account"])
         try:
-            services.employee_card_request(
+            queued = services.employee_card_request(
                 actor=request.user,
                 account=account,
                 legal_name=data["legal_name"],
@@ -160,14 +160,16 @@ def card_request(request: HttpRequest, program_id: int) -> HttpResponse:
                 phone=data["phone"],
                 monthly_limit=data["monthly_limit"],
                 blocked_categories=data["blocked_categories"],
+                idempotency_key=data["idempotency_key"],
                 request=request,
             )
         except services.CardServiceError as exc:
             form.add_error(None, str(exc))
         else:
+            # From the request queued, which a repeated submit returns unchanged.
             messages.success(
                 request,
-                f"We've received your request for a card for {data['legal_name']}. We'll issue it within "
+                f"We've received your request for a card for {queued.legal_name}. We'll issue it within "
                 "2 business days and send it to your business address; it appears in this list once issued.",
             )
             return redirect("business:cards", program_id=program.pk)
@@ -276,6 +278,7 @@ def card_detail(request: HttpRequest, card_id: int) -> HttpResponse:
     spent = selectors.card_spend_this_month(card=card)
     usage = reports.CardUsage(card=card, spent=spent, limit=card.monthly_limit)
     labels = dict(Category.choices)
+    is_employee_card = card.role == Card.Role.EMPLOYEE
     return render(
         request,
         "cards/business/card_detail.html",
@@ -285,7 +288,9 @@ def card_detail(request: HttpRequest, card_id: int) -> HttpResponse:
             program,
             usage=usage,
             blocked=[labels.get(value, value) for value in card.blocked_categories or []],
-            is_employee_card=card.role == Card.Role.EMPLOYEE,
+            is_employee_card=is_employee_card,
+            controls_refusal=services.employee_card_controls_refusal(card=card) if is_employee_card else "",
+            frozen_by_staff=card.status == Card.Status.FROZEN and services.card_frozen_by_staff(card),
             can_close=card.role != Card.Role.BASIC and card.status not in (Card.Status.CLOSED, Card.Status.LOST_STOLEN),
             month=f"{timezone.localdate():%B}",
         ),
@@ -303,6 +308,8 @@ def card_limit(request: HttpRequest, card_id: int) -> HttpResponse:
     card, program = _card(request, card_id)
     if card.role != Card.Role.EMPLOYEE:
         return _refuse(request, card, "Monthly limits apply to employee cards only.")
+    if refusal := services.employee_card_controls_refusal(card=card):
+        return _refuse(request, card, refusal)
     initial = {"monthly_limit": f"{card.monthly_limit:.2f}" if card.monthly_limit is not None else ""}
     form = MonthlyLimitForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -330,6 +337,8 @@ def card_categories(request: HttpRequest, card_id: int) -> HttpResponse:
     card, program = _card(request, card_id)
     if card.role != Card.Role.EMPLOYEE:
         return _refuse(request, card, "Category blocks apply to employee cards only.")
+    if refusal := services.employee_card_controls_refusal(card=card):
+        return _refuse(request, card, refusal)
     form = BlockedCategoriesForm(
         request.POST if request.method == "POST" else None, initial={"categories": list(card.blocked_categories or [])}
     )

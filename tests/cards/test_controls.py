@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from cards import cardnumbers, processing, services
+from cards.forms import new_idempotency_key
 from cards.models import Card, CardRequest
 from security.models import Notification, SecurityEvent
 from tests.cards.conftest import event
@@ -25,6 +26,13 @@ def refreshed(card: Card) -> Card:
 
 def status_events():
     return SecurityEvent.objects.filter(kind=SecurityEvent.Kind.CARD_STATUS_CHANGED).order_by("created_at", "pk")
+
+
+def fraud_analyst():
+    """Staff holding only ``cards.freeze_card``, as the fraud team does."""
+    analyst = UserFactory(cardholder=None, is_staff=True)
+    analyst.user_permissions.add(Permission.objects.get(codename="freeze_card"))
+    return UserFactory._meta.model.objects.get(pk=analyst.pk)  # a fresh permission cache
 
 
 @pytest.fixture
@@ -112,6 +120,69 @@ def test_staff_with_the_card_permission_may_act_on_any_card(credit_card):
 def test_staff_without_the_permission_are_strangers(credit_card):
     with pytest.raises(Http404):
         services.card_freeze(actor=UserFactory(cardholder=None, is_staff=True), card=credit_card.card)
+
+
+def test_fraud_team_freeze_takes_over_the_cardholders_own_freeze(credit_card):
+    member, card = credit_card.card.holder.user, credit_card.card
+    services.card_freeze(actor=member, card=card)
+    analyst = fraud_analyst()
+    services.card_freeze(actor=analyst, card=card, reason="suspected account takeover")
+    assert refreshed(card).frozen_by == analyst
+    with pytest.raises(PermissionDenied, match="fraud team"):
+        services.card_unfreeze(actor=member, card=card)
+    assert refreshed(card).status == Card.Status.FROZEN
+    taken_over = status_events().last()
+    assert (taken_over.actor, taken_over.user) == (analyst, member)
+    assert taken_over.detail == {
+        "card": card.masked_number,
+        "action": "freeze",
+        "from": "frozen",
+        "to": "frozen",
+        "reason": "suspected account takeover",
+    }
+
+
+def test_fraud_team_freeze_takes_over_the_administrators_and_no_lesser_freeze_takes_it_back(business):
+    card = business["card"].card
+    analyst = fraud_analyst()
+    services.card_freeze(actor=business["admin"], card=card)
+    services.card_freeze(actor=analyst, card=card, reason="card number found on a carding forum")
+    services.card_freeze(actor=business["admin"], card=card)  # the same or less authority: no change
+    services.card_freeze(actor=business["employee"], card=card)
+    assert refreshed(card).frozen_by == analyst
+    assert [(e.detail["action"], e.actor) for e in status_events()] == [
+        ("freeze", business["admin"]),
+        ("freeze", analyst),
+    ]
+    with pytest.raises(PermissionDenied, match="fraud team"):
+        services.card_unfreeze(actor=business["admin"], card=card)
+    assert refreshed(card).status == Card.Status.FROZEN
+
+
+def test_administrator_freeze_takes_over_the_employees_own_freeze_and_only_they_lift_it(business):
+    card = business["card"].card
+    services.card_freeze(actor=business["employee"], card=card)
+    services.card_freeze(actor=business["admin"], card=card)  # from a page drawn before the employee's freeze
+    assert refreshed(card).frozen_by == business["admin"]
+    with pytest.raises(PermissionDenied):
+        services.card_unfreeze(actor=business["employee"], card=card)
+    assert refreshed(card).status == Card.Status.FROZEN
+    services.card_unfreeze(actor=business["admin"], card=card)
+    assert refreshed(card).status == Card.Status.ACTIVE
+    assert [(e.detail["action"], e.actor) for e in status_events()] == [
+        ("freeze", business["employee"]),
+        ("freeze", business["admin"]),
+        ("unfreeze", business["admin"]),
+    ]
+
+
+def test_basic_member_freeze_takes_over_the_supplementary_holders_own_freeze(supplementary):
+    card = supplementary["card"].card
+    services.card_freeze(actor=supplementary["holder"], card=card)
+    services.card_freeze(actor=supplementary["basic"], card=card)
+    with pytest.raises(PermissionDenied):
+        services.card_unfreeze(actor=supplementary["holder"], card=card)
+    assert (refreshed(card).status, refreshed(card).frozen_by) == (Card.Status.FROZEN, supplementary["basic"])
 
 
 # --- Lost or stolen -----------------------------------------------------------------------
@@ -245,6 +316,40 @@ def test_administrator_blocks_categories(business):
     assert authorize(business["card"])["approved"] is True
 
 
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        (Card.Status.CLOSED, "This card is closed, so its spending controls can't be changed."),
+        (Card.Status.LOST_STOLEN, "This card was reported lost or stolen, so its spending controls can't be changed."),
+    ],
+)
+def test_spending_controls_of_a_closed_or_lost_card_cannot_be_changed(business, status, message):
+    card = business["card"].card
+    Card.objects.filter(pk=card.pk).update(status=status)
+    with pytest.raises(services.CardServiceError) as limit_refusal:
+        services.employee_card_limit_set(actor=business["admin"], card=card, monthly_limit=Decimal("9000"))
+    with pytest.raises(services.CardServiceError) as categories_refusal:
+        services.employee_card_categories_block(actor=business["admin"], card=card, categories=["travel"])
+    assert str(limit_refusal.value) == str(categories_refusal.value) == message
+    assert (refreshed(card).monthly_limit, refreshed(card).blocked_categories) == (Decimal("500.00"), [])
+    assert not status_events().exists()
+
+
+def test_the_refusal_on_a_lost_card_points_to_its_replacement(business):
+    issued = services.card_report_lost_stolen(actor=business["employee"], card=business["card"].card)
+    with pytest.raises(services.CardServiceError) as refusal:
+        services.employee_card_limit_set(
+            actor=business["admin"], card=business["card"].card, monthly_limit=Decimal("100")
+        )
+    assert str(refusal.value) == (
+        "This card was reported lost or stolen, so its spending controls can't be changed. "
+        f"Change them on its replacement, the card ending {issued.card.last4}."
+    )
+    assert refreshed(issued.card).monthly_limit == Decimal("500.00")
+    services.employee_card_limit_set(actor=business["admin"], card=issued.card, monthly_limit=Decimal("100"))
+    assert refreshed(issued.card).monthly_limit == Decimal("100.00")
+
+
 # --- New employee card requests -------------------------------------------------------------
 
 
@@ -293,6 +398,35 @@ def test_employees_and_other_administrators_cannot_request_cards(business):
         with pytest.raises(Http404):
             request_card(business, actor=actor)
     assert not CardRequest.objects.exists()
+
+
+def test_the_same_idempotency_key_queues_one_card_request(business):
+    key = new_idempotency_key()
+    first = request_card(business, idempotency_key=key)
+    again = request_card(business, idempotency_key=key)
+    assert again.pk == first.pk
+    assert CardRequest.objects.get().idempotency_key == key
+    assert status_events().count() == 1
+    assert request_card(business, idempotency_key=new_idempotency_key()).pk != first.pk
+
+
+def test_another_administrators_idempotency_key_is_refused(business):
+    key = new_idempotency_key()
+    request_card(business, idempotency_key=key)
+    colleague = UserFactory(cardholder=None)
+    business["program"].administrators.add(colleague)
+    with pytest.raises(services.CardServiceError, match="This form has expired"):
+        request_card(business, actor=colleague, idempotency_key=key)
+    assert CardRequest.objects.get().requested_by == business["admin"]
+
+
+def test_the_service_never_cuts_the_name_on_the_card(business):
+    with pytest.raises(services.CardServiceError, match="at most 26 characters"):
+        request_card(business, name_on_card="Maria Großmann-Straßburger")  # 28 in capitals
+    assert not CardRequest.objects.exists()
+    exactly_26 = "Alexandra Montgomery-Smyth"
+    assert len(exactly_26) == 26
+    assert request_card(business, name_on_card=exactly_26).name_on_card == exactly_26.upper()
 
 
 def test_a_fraud_team_freeze_cannot_be_lifted_by_the_cardholder():

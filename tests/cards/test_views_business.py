@@ -16,6 +16,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from cards import services
+from cards.forms import new_idempotency_key
 from cards.models import Card, CardRequest, Transaction
 from cards.selectors import month_start
 from security.models import SecurityEvent
@@ -402,6 +404,48 @@ def test_a_bad_monthly_limit_is_explained_and_changes_nothing(client, world, typ
     assert not status_events().exists()
 
 
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        (Card.Status.CLOSED, "This card is closed, so its spending controls can&#x27;t be changed."),
+        (
+            Card.Status.LOST_STOLEN,
+            "This card was reported lost or stolen, so its spending controls can&#x27;t be changed.",
+        ),
+    ],
+)
+def test_the_controls_of_a_closed_or_lost_card_cannot_be_changed_and_the_page_says_why(client, world, status, message):
+    Card.objects.filter(pk=world["card"].pk).update(status=status)
+    client = signed_in(client, world["admin"])
+    card_page = reverse("business:card", args=[world["card"].pk])
+    limit = client.post(limit_url(world), {"monthly_limit": "9000"}, follow=True)
+    categories = client.post(
+        reverse("business:card_categories", args=[world["card"].pk]), {"categories": ["travel"]}, follow=True
+    )
+    assert limit.redirect_chain == categories.redirect_chain == [(card_page, 302)]
+    assert message in limit.text and message in categories.text
+    assert (refreshed(world["card"]).monthly_limit, refreshed(world["card"]).blocked_categories) == (
+        Decimal("500.00"),
+        [],
+    )
+    assert not status_events().exists()
+    page = client.get(card_page).text
+    assert limit_url(world) not in page
+    assert reverse("business:card_categories", args=[world["card"].pk]) not in page
+    assert client.get(limit_url(world)).url == card_page
+
+
+def test_the_page_of_a_lost_card_sends_the_administrator_to_its_replacement(client, world):
+    issued = services.card_report_lost_stolen(actor=world["employee"], card=world["card"])
+    client = signed_in(client, world["admin"])
+    response = client.post(limit_url(world), {"monthly_limit": "100"}, follow=True)
+    assert f"Change them on its replacement, the card ending {issued.card.last4}." in response.text
+    assert "It applies from the next purchase" not in response.text
+    assert refreshed(issued.card).monthly_limit == Decimal("500.00")
+    replacement_page = client.get(reverse("business:card", args=[issued.card.pk])).text
+    assert reverse("business:card_limit", args=[issued.card.pk]) in replacement_page
+
+
 def test_limits_apply_to_employee_cards_only(client, world):
     basic = issue_card(account=world["account"], holder=world["account"].primary_cardholder).card
     response = signed_in(client, world["admin"]).post(
@@ -459,6 +503,27 @@ def test_freeze_then_unfreeze_from_the_card_page(client, world):
     ]
 
 
+def test_freezing_a_card_the_employee_froze_takes_the_freeze_over(client, world):
+    services.card_freeze(actor=world["employee"], card=world["card"])
+    response = signed_in(client, world["admin"]).post(
+        reverse("business:card_freeze", args=[world["card"].pk]), follow=True
+    )
+    assert "is frozen: new purchases are declined" in response.text
+    assert refreshed(world["card"]).frozen_by == world["admin"]
+    client.force_login(world["employee"])
+    client.post(reverse("cards:unfreeze", args=[world["card"].pk]))
+    assert refreshed(world["card"]).status == Card.Status.FROZEN
+
+
+def test_a_card_the_fraud_team_froze_offers_the_administrator_a_call_not_an_unfreeze_button(client, world, settings):
+    analyst = UserFactory(cardholder=None, is_staff=True, is_superuser=True)
+    services.card_freeze(actor=analyst, card=world["card"], reason="suspected fraud")
+    page = signed_in(client, world["admin"]).get(reverse("business:card", args=[world["card"].pk])).text
+    assert reverse("business:card_unfreeze", args=[world["card"].pk]) not in page
+    assert "Our fraud team froze it" in page
+    assert settings.SUPPORT_PHONE in page
+
+
 def test_freezing_a_closed_card_is_refused_with_a_message(client, world):
     Card.objects.filter(pk=world["card"].pk).update(status=Card.Status.CLOSED)
     response = signed_in(client, world["admin"]).post(
@@ -504,9 +569,14 @@ def request_data(world, **overrides) -> dict:
         "phone": "614 555 0123",
         "monthly_limit": "1500",
         "blocked_categories": ["travel"],
+        "idempotency_key": new_idempotency_key(),  # drawn into the page with the form
     }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
+
+
+def form_key(client, url: str) -> str:
+    return re.search(r'name="idempotency_key" value="([0-9a-f]+)"', client.get(url).text).group(1)
 
 
 def test_requesting_a_new_employee_card_queues_it_for_staff(client, world):
@@ -547,6 +617,44 @@ def test_a_bad_card_request_is_explained_and_nothing_is_queued(client, world, ov
     assert response.status_code == 200
     assert message in response.text
     assert not CardRequest.objects.exists()
+
+
+def test_sending_the_card_request_form_twice_queues_one_card(client, world):
+    url = reverse("business:card_request", args=[world["program"].pk])
+    client = signed_in(client, world["admin"])
+    data = request_data(world, idempotency_key=form_key(client, url))
+    first = client.post(url, data, follow=True)
+    second = client.post(url, data, follow=True)  # a double click, or the browser sending it again
+    assert CardRequest.objects.count() == 1
+    for response in (first, second):
+        assert response.redirect_chain == [(reverse("business:cards", args=[world["program"].pk]), 302)]
+        assert "We&#x27;ve received your request for a card for Dana Newhire" in response.text
+    assert status_events().count() == 1
+    assert form_key(client, url) != data["idempotency_key"]  # the next form is a new request
+
+
+def test_a_card_request_without_its_form_key_is_refused_and_can_be_sent_again(client, world):
+    url = reverse("business:card_request", args=[world["program"].pk])
+    client = signed_in(client, world["admin"])
+    response = client.post(url, request_data(world, idempotency_key=None))
+    assert response.status_code == 200
+    assert "This form has expired. Check the details and send the request again" in response.text
+    assert not CardRequest.objects.exists()
+    fresh = re.search(r'name="idempotency_key" value="([0-9a-f]{32})"', response.text).group(1)
+    client.post(url, request_data(world, idempotency_key=fresh))
+    assert CardRequest.objects.get().idempotency_key == fresh
+
+
+def test_a_name_that_is_longer_in_capitals_is_refused_not_cut(client, world):
+    url = reverse("business:card_request", args=[world["program"].pk])
+    client = signed_in(client, world["admin"])
+    typed = "Maria Großmann-Straßburger"  # 26 as typed, 28 printed: "ß" is "SS"
+    response = client.post(url, request_data(world, name_on_card=typed))
+    assert response.status_code == 200
+    assert response.text.count("The name on the card can be at most 26 characters") == 2
+    assert not CardRequest.objects.exists()
+    client.post(url, request_data(world, name_on_card="Alexandra Montgomery-Smyth"))  # 26 letters and signs
+    assert CardRequest.objects.get().name_on_card == "ALEXANDRA MONTGOMERY-SMYTH"
 
 
 def test_a_card_cannot_be_requested_on_another_programs_account(client, world):
