@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from security.models import Notification, SecurityEvent
 from security.services import notify, security_event_record
 
+from . import signin
 from .models import PasswordHistory, User
 
 
@@ -239,18 +240,26 @@ def user_id_change(
     return user
 
 
+@transaction.atomic
 def sign_in_unlock(*, user: User, actor: User, reason: str, request: HttpRequest | None = None) -> int:
-    """Staff end a User ID lock (after verifying the caller). Returns attempts cleared."""
+    """Staff end a User ID lock after verifying the caller (an identity verification they
+    recorded in the last 30 minutes; ``staff.VerificationRequired`` without one), so
+    the UNLOCKED event names the verification that allowed it. Returns attempts cleared."""
     from axes.utils import reset
 
-    cleared = reset(username=user.username.lower())
+    from security import staff
+
+    verification = staff.recent_verification(user=user, staff=actor)
+    if verification is None:
+        raise staff.VerificationRequired()
+    cleared = reset(username=signin.axes_key(user.username))
     security_event_record(
         kind=SecurityEvent.Kind.UNLOCKED,
         outcome=SecurityEvent.Outcome.SUCCESS,
         user=user,
         actor=actor,
         request=request,
-        detail={"reason": reason[:200], "attempts_cleared": cleared},
+        detail={"reason": reason[:200], "attempts_cleared": cleared, "verification": verification.pk},
     )
     return cleared
 

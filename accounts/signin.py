@@ -15,8 +15,20 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from portal.net import client_ip
+from security.services import is_card_number, user_id_as_recorded
 
 INVALID_LOGIN = "User ID or password incorrect"
+
+
+class UserIdInput(forms.TextInput):
+    """The User ID box. After a failed attempt it shows what was typed again, except a
+    card number typed there by mistake: that is never written back into the page (PCI
+    DSS: no full card number in pages)."""
+
+    def format_value(self, value):
+        if isinstance(value, str) and is_card_number(value):
+            return None
+        return super().format_value(value)
 
 
 class SignInForm(AuthenticationForm):
@@ -26,7 +38,7 @@ class SignInForm(AuthenticationForm):
     username = forms.CharField(
         label="User ID",
         max_length=150,
-        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}),
+        widget=UserIdInput(attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}),
     )
     password = forms.CharField(
         label="Password",
@@ -112,12 +124,19 @@ def request_ip(request: HttpRequest) -> str | None:
     return client_ip(request)
 
 
+def axes_key(user_id: str) -> str:
+    """What django-axes counts failures against for a User ID: folded to lower case,
+    because User IDs are case-insensitive (otherwise "JSMITH" would dodge the lock on
+    "jsmith"), and a card number typed into the box masked to "•••• 1234", because axes
+    stores and shows its key (every such number ending 1234 then shares one count).
+    Anything that finds or clears a User ID's attempts must use the same key."""
+    return user_id_as_recorded(user_id.strip()).lower()
+
+
 def axes_username(request: HttpRequest, credentials: dict | None = None) -> str | None:
-    """The User ID django-axes counts failures against: from the credentials given to
-    ``authenticate`` or the wizard's ``auth-username`` field, folded to lower case
-    because User IDs are case-insensitive (otherwise "JSMITH" would dodge the lock
-    on "jsmith")."""
+    """django-axes' ``AXES_USERNAME_CALLABLE``: the key (``axes_key``) of the User ID
+    in the credentials given to ``authenticate`` or the wizard's ``auth-username``."""
     username = (credentials or {}).get("username")
     if username is None and request is not None:
         username = request.POST.get("auth-username")
-    return username.strip().lower() if isinstance(username, str) else None
+    return axes_key(username) if isinstance(username, str) else None

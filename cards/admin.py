@@ -88,8 +88,29 @@ class EarnRateInline(admin.TabularInline):
 # --- Products and programs: the editable catalogue --------------------------------------
 
 
+class CardProductForm(forms.ModelForm):
+    """Checks the APR rule of ``product_apr_only_for_credit`` itself. Django validates a
+    constraint only when all its fields are on the form, and ``kind`` is read-only once
+    a product is saved, so an APR on a charge product reached the database: a 500."""
+
+    def clean(self):
+        cleaned = super().clean()
+        kind = cleaned.get("kind") if "kind" in self.fields else self.instance.kind
+        if kind is None or "annual_rate" not in cleaned:
+            return cleaned  # the field's own error is already shown
+        annual_rate = cleaned["annual_rate"]
+        if kind == CardProduct.Kind.CHARGE and annual_rate is not None:
+            self.add_error("annual_rate", "A charge card has no APR: leave it blank.")
+        elif kind == CardProduct.Kind.CREDIT and annual_rate is None:
+            self.add_error("annual_rate", "A credit card needs an APR (0 or more).")
+        elif kind == CardProduct.Kind.CREDIT and annual_rate < 0:
+            self.add_error("annual_rate", "The APR cannot be negative.")
+        return cleaned
+
+
 @admin.register(CardProduct)
 class CardProductAdmin(RowIdsCheckedMixin, StaffAuditMixin, admin.ModelAdmin):
+    form = CardProductForm
     list_display = ("name", "code", "kind", "segment", "rewards_kind", "base_earn_rate", "annual_fee", "currency")
     list_filter = ("kind", "segment", "rewards_kind")
     search_fields = ("code", "name")
@@ -101,7 +122,12 @@ class CardProductAdmin(RowIdsCheckedMixin, StaffAuditMixin, admin.ModelAdmin):
         # credit, personal into business or change currency under them.
         if obj is None:
             return ()
-        return ("code", "kind", "segment", "currency")
+        locked = ("code", "kind", "segment", "currency")
+        # The rewards kind is the unit of every RewardEntry and rewards balance of the
+        # product's accounts: switched under them, 10,000 points would read as $10,000.
+        if obj.accounts.exists():
+            locked += ("rewards_kind",)
+        return locked
 
 
 @admin.register(BusinessProgram)

@@ -276,6 +276,11 @@ AXES_CLIENT_IP_CALLABLE = "portal.net.client_ip"
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_ENABLE_ADMIN = True
 AXES_VERBOSE = False
+# axes keeps each failed sign-in's POST (AccessAttempt.post_data) and masks only the
+# fields named here: the wizard's fields carry a step prefix, so without these the
+# password and a card number typed as the User ID were kept as typed.
+AXES_PASSWORD_FORM_FIELD = "auth-password"
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "auth-username", "token-otp_token", "backup-otp_token"]
 # The per-IP limit (higher than the per-User-ID one, against credential stuffing) is our
 # own in accounts/, because axes applies a single limit to every lockout parameter.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]

@@ -12,7 +12,8 @@ since a swapped SIM or a read mailbox would then open the console.
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib import messages
+from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth import REDIRECT_FIELD_NAME, logout
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -48,10 +49,42 @@ def staff_second_factor_exists(user) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists() or passkeys_for_user(user=user).exists()
 
 
+class DateHierarchyCheckedMixin:
+    """Far dates in a date hierarchy's URL filters (``?created_at__year=9999&...month=12
+    &...day=31``, or a year of 20 digits) are refused like any bad filter (Django
+    redirects to the list with ``?e=1``) instead of a 500. Django's ChangeList catches
+    only the ValueError of building the first day; the day, month or year after it
+    overflows (``OverflowError``, or ``ValueError`` for year 10,000) outside that
+    check. ``StaffAdminSite.register`` adds this to every ModelAdmin with a
+    ``date_hierarchy``, so a new one cannot forget it."""
+
+    def get_changelist_instance(self, request: HttpRequest):
+        try:
+            return super().get_changelist_instance(request)  # type: ignore[misc]
+        except OverflowError as error:
+            raise IncorrectLookupParameters(error) from error
+        except ValueError as error:
+            if f"{self.date_hierarchy}__year" not in request.GET:  # type: ignore[attr-defined]
+                raise
+            raise IncorrectLookupParameters(error) from error
+
+
 class StaffAdminSite(AdminSiteOTPRequired):
     site_header = f"{settings.ISSUER_NAME} staff console"
     site_title = "Staff console"
     index_title = "Staff console"
+
+    def register(self, model_or_iterable, admin_class=None, **options) -> None:
+        admin_class = admin_class or admin.ModelAdmin
+        if options:  # what Django's register would build from them
+            admin_class = type(admin_class.__name__, (admin_class,), {"__module__": __name__, **options})
+        if admin_class.date_hierarchy and not issubclass(admin_class, DateHierarchyCheckedMixin):
+            admin_class = type(
+                admin_class.__name__,
+                (DateHierarchyCheckedMixin, admin_class),
+                {"__module__": admin_class.__module__, "__doc__": admin_class.__doc__},
+            )
+        super().register(model_or_iterable, admin_class)
 
     def has_permission(self, request: HttpRequest) -> bool:
         # The parent: active, staff, and verified by django-otp in this session.

@@ -14,6 +14,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import User
+from cards import cardnumbers
 from portal.net import client_ip
 
 from .models import Notification, SecurityEvent
@@ -24,6 +25,20 @@ logger = logging.getLogger(__name__)
 SCRUBBED_BODY = "[removed after delivery]"
 # A claim older than this is treated as a crashed worker and handed out again.
 STALE_CLAIM = timedelta(minutes=10)
+
+
+def is_card_number(user_id: str) -> bool:
+    """Whether a User ID as typed is a card number (a common slip on a card issuer's
+    sign-in page): 12-19 ASCII digits passing the Luhn check once the spaces and
+    hyphens people type are taken out."""
+    return cardnumbers.luhn_checksum_ok(cardnumbers.normalize_pan(user_id))
+
+
+def user_id_as_recorded(user_id: str) -> str:
+    """A User ID as typed, fit to store and show: a card number becomes "•••• 1234", so
+    the full number never reaches the audit trail, django-axes' username columns
+    (``accounts.signin.axes_key``) or a staff page. Anything else is returned unchanged."""
+    return cardnumbers.mask_pan(cardnumbers.normalize_pan(user_id)) if is_card_number(user_id) else user_id
 
 
 def security_event_record(
@@ -39,6 +54,8 @@ def security_event_record(
     detail: dict[str, Any] | None = None,
 ) -> SecurityEvent:
     user_agent = request.META.get("HTTP_USER_AGENT", "")[:300] if request is not None else ""
+    # Kept even for known users, so the trail still names them if a login is removed.
+    attempted = username_attempted or (user.username if user is not None else "")
     return SecurityEvent.objects.create(
         kind=kind,
         outcome=outcome,
@@ -46,8 +63,7 @@ def security_event_record(
         actor=actor,
         ip_address=client_ip(request),
         user_agent=user_agent,
-        # Kept even for known users, so the trail still names them if a login is removed.
-        username_attempted=(username_attempted or (user.username if user is not None else ""))[:150],
+        username_attempted=user_id_as_recorded(attempted)[:150],
         risk_score=risk_score,
         risk_reasons=risk_reasons or [],
         detail=detail or {},

@@ -2,6 +2,7 @@ import time
 from unittest import mock
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog
 from django.conf import settings
 from django.contrib.auth.hashers import MD5PasswordHasher
 from django.core import mail
@@ -9,6 +10,7 @@ from django.urls import reverse
 
 from accounts.signin import INVALID_LOGIN
 from security.models import SecurityEvent
+from security.services import user_id_as_recorded
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -173,3 +175,61 @@ def test_forwarded_for_is_ignored_without_trusted_proxies(client, settings):
 def test_signed_in_user_visiting_sign_in_goes_to_their_cards(client, member):
     client.force_login(member)
     assert client.get(reverse(LOGIN)).status_code == 302
+
+
+# --- A card number typed into the User ID box -------------------------------------------
+
+
+def grouped(pan: str, separator: str) -> str:
+    """As printed on the card: 4-6-5."""
+    return separator.join((pan[:4], pan[4:10], pan[10:]))
+
+
+@pytest.mark.parametrize("separator", ["", " ", "-"], ids=["digits", "spaced", "hyphenated"])
+def test_a_card_number_typed_as_the_user_id_is_stored_masked(client, cardholder_with_card, separator):
+    _, issued = cardholder_with_card
+    masked = f"•••• {issued.pan[-4:]}"
+
+    typed = grouped(issued.pan, separator)
+
+    response = sign_in(client, typed, "not-the-password-1")
+
+    assert INVALID_LOGIN in response.content.decode()
+    assert typed not in response.content.decode()  # not written back into the User ID box
+    assert SecurityEvent.objects.get(kind=SecurityEvent.Kind.SIGN_IN_FAILED).username_attempted == masked
+    assert list(AccessAttempt.objects.values_list("username", flat=True)) == [masked]
+    assert list(AccessFailureLog.objects.values_list("username", flat=True)) == [masked]
+
+
+def test_a_user_id_typed_is_shown_again_after_a_wrong_password(client, member):
+    response = sign_in(client, member.username, "not-the-password-1")
+
+    assert f'value="{member.username}"' in response.content.decode()
+
+
+def test_wrong_passwords_on_a_card_number_lock_it_by_its_masked_form(client, cardholder_with_card):
+    _, issued = cardholder_with_card
+    masked = f"•••• {issued.pan[-4:]}"
+
+    statuses = [sign_in(client, issued.pan, f"wrong-password-{i}").status_code for i in range(3)]
+
+    assert statuses == [200, 200, 429]
+    assert SecurityEvent.objects.get(kind=SecurityEvent.Kind.LOCKED_OUT).username_attempted == masked
+    assert list(AccessAttempt.objects.values_list("username", "failures_since_start")) == [(masked, 3)]
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("123456789015", "•••• 9015"),  # 12 digits, Luhn-valid: the shortest card number
+        ("1234567890123456785", "•••• 6785"),  # 19 digits, Luhn-valid: the longest
+        ("1234 5678 9015", "•••• 9015"),
+        ("12345678903", "12345678903"),  # 11 digits: too short for a card number
+        ("12345678901234567894", "12345678901234567894"),  # 20 digits: too long
+        ("4111111111111112", "4111111111111112"),  # fails the Luhn check
+        ("١٢٣٤٥٦٧٨٩٠١٥", "١٢٣٤٥٦٧٨٩٠١٥"),  # not ASCII digits
+        ("jsmith.1990", "jsmith.1990"),
+    ],
+)
+def test_only_a_user_id_that_is_a_card_number_is_masked(typed, stored):
+    assert user_id_as_recorded(typed) == stored

@@ -6,6 +6,7 @@ import secrets
 from datetime import timedelta
 
 import pytest
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core import mail
@@ -14,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts import services
 from accounts.models import User
 from accounts.staff_roles import CUSTOMER_SERVICE
 from portal.models import ImmutableRowError
@@ -171,6 +173,55 @@ def test_a_verification_of_another_cardholder_does_not_count(agent_client, membe
     two_step_app_on(member)
     agent_client.post(url("reset_two_step", member), {"reason": "lost phone"})
     assert TOTPDevice.objects.filter(user=member).exists()
+
+
+# --- Unlock sign-in -------------------------------------------------------------------------
+
+
+def lock(client, username):
+    """Three wrong passwords: the User ID is locked (an unrecognized browser)."""
+    for i in range(3):
+        response = client.post(
+            reverse("two_factor:login"),
+            {"sign_in_view-current_step": "auth", "auth-username": username, "auth-password": f"wrong-{i}-password"},
+        )
+    assert response.status_code == 429
+
+
+def test_unlock_names_the_verification_that_allowed_it(agent_client, agent, member):
+    lock(Client(), member.username)
+    verify(agent_client, member)
+
+    response = agent_client.post(url("unlock", member), {"reason": "Locked out, verified on the call"})
+
+    assert response.status_code == 302
+    event = SecurityEvent.objects.get(user=member, kind=SecurityEvent.Kind.UNLOCKED)
+    assert (event.actor, event.detail["reason"]) == (agent, "Locked out, verified on the call")
+    assert event.detail["verification"] == IdentityVerification.objects.get(user=member).pk
+    assert not AccessAttempt.objects.exists()
+
+
+def test_unlock_without_a_recent_verification_is_refused_and_keeps_the_lock(agent, member):
+    lock(Client(), member.username)
+
+    with pytest.raises(staff.VerificationRequired):
+        services.sign_in_unlock(user=member, actor=agent, reason="Caller sounded right")
+
+    assert AccessAttempt.objects.get().failures_since_start == 3
+    assert not SecurityEvent.objects.filter(kind=SecurityEvent.Kind.UNLOCKED).exists()
+
+
+def test_unlock_clears_a_user_id_that_reads_as_a_card_number(agent_client, member):
+    # A valid User ID that is also 12 Luhn-valid digits: axes counts it under "•••• 9015".
+    User.objects.filter(pk=member.pk).update(username="123456789015")
+    member.refresh_from_db()
+    lock(Client(), member.username)
+    verify(agent_client, member)
+
+    agent_client.post(url("unlock", member), {"reason": "Locked out, verified on the call"})
+
+    assert SecurityEvent.objects.get(kind=SecurityEvent.Kind.UNLOCKED).detail["attempts_cleared"] == 1
+    assert not AccessAttempt.objects.exists()
 
 
 # --- Reset two-step verification ---------------------------------------------------------

@@ -110,6 +110,59 @@ def test_no_group_but_administrators_can_change_logins_or_groups():
     assert perms(Group.objects.get(name=ADMINISTRATORS)) >= powerful
 
 
+def test_a_staff_role_cannot_be_changed_in_the_console_even_by_a_superuser(client):
+    """Roles are written in code and put back after every migrate; an edit in the console
+    would widen every member's access with no audit event."""
+    client.force_login(staff_member("staff.root", is_superuser=True))
+    customer_service = Group.objects.get(name=CUSTOMER_SERVICE)
+    before = perms(customer_service)
+    resolve = Permission.objects.get(content_type__app_label="cards", codename="change_dispute")
+    groups_before = set(Group.objects.values_list("name", flat=True))
+
+    widen = client.post(
+        reverse("admin:auth_group_change", args=[customer_service.pk]),
+        {
+            "name": CUSTOMER_SERVICE,
+            "permissions": [*customer_service.permissions.values_list("pk", flat=True), resolve.pk],
+        },
+    )
+    add = client.post(reverse("admin:auth_group_add"), {"name": "Fraud leads", "permissions": [resolve.pk]})
+    delete = client.post(reverse("admin:auth_group_delete", args=[customer_service.pk]), {"post": "yes"})
+
+    assert (widen.status_code, add.status_code, delete.status_code) == (403, 403, 403)
+    assert perms(customer_service) == before
+    assert set(Group.objects.values_list("name", flat=True)) == groups_before
+
+
+def test_the_staff_role_pages_say_roles_are_changed_in_code(client):
+    console(client, ADMINISTRATORS)
+    customer_service = Group.objects.get(name=CUSTOMER_SERVICE)
+
+    listing = client.get(reverse("admin:auth_group_changelist"))
+    page = client.get(reverse("admin:auth_group_change", args=[customer_service.pk]))
+
+    assert (listing.status_code, page.status_code) == (200, 200)
+    assert "accounts/staff_roles.py" in listing.content.decode()
+    assert "accounts/staff_roles.py" in page.content.decode()
+    assert 'name="permissions"' not in page.content.decode()
+
+
+def test_putting_a_person_in_a_role_on_their_login_is_audited(client):
+    lead = console(client, ADMINISTRATORS)
+    newcomer = staff_member("new.agent")
+    customer_service = Group.objects.get(name=CUSTOMER_SERVICE)
+
+    response = client.post(
+        reverse("admin:accounts_user_change", args=[newcomer.pk]),
+        {"is_active": "on", "is_staff": "on", "groups": [customer_service.pk], "user_permissions": []},
+    )
+
+    assert response.status_code == 302
+    assert list(newcomer.groups.all()) == [customer_service]
+    event = SecurityEvent.objects.get(kind=SecurityEvent.Kind.STAFF_ACTION, actor=lead)
+    assert (event.user, event.detail["model"], event.detail["action"]) == (newcomer, "accounts.user", "changed")
+
+
 # --- Customer service --------------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from accounts import services
 from accounts.models import User
 from security.models import SecurityEvent
+from security.staff import identity_verification_record
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -123,11 +124,12 @@ def test_staff_may_change_it_any_time_with_a_reason(member, django_capture_on_co
 
 def test_staff_unlock_ends_the_lock_and_is_logged(client):
     user = UserFactory(email_verified_at=None)
-    staff = UserFactory(cardholder=None, is_staff=True)
+    agent = UserFactory(cardholder=None, is_staff=True)
     data = {"sign_in_view-current_step": "auth", "auth-username": user.username}
     for i in range(3):
         client.post(reverse("two_factor:login"), {**data, "auth-password": f"wrong-{i}-password"})
     assert client.post(reverse("two_factor:login"), {**data, "auth-password": DEFAULT_PASSWORD}).status_code == 429
-    assert services.sign_in_unlock(user=user, actor=staff, reason="caller verified") >= 1
+    identity_verification_record(user=user, staff=agent, method="phone_call", checks=["date_of_birth", "postal_code"])
+    assert services.sign_in_unlock(user=user, actor=agent, reason="caller verified") >= 1
     assert client.post(reverse("two_factor:login"), {**data, "auth-password": DEFAULT_PASSWORD}).status_code == 302
-    assert SecurityEvent.objects.filter(kind="unlocked", actor=staff, user=user).exists()
+    assert SecurityEvent.objects.filter(kind="unlocked", actor=agent, user=user).exists()

@@ -26,7 +26,8 @@ from cards.models import (
     RewardEntry,
     Transaction,
 )
-from tests.factories import BusinessProgramFactory, TransactionFactory, issue_card
+from security.models import SecurityEvent
+from tests.factories import BusinessProgramFactory, CardProductFactory, TransactionFactory, issue_card
 
 pytestmark = pytest.mark.django_db
 
@@ -129,6 +130,107 @@ def test_catalogue_add_pages_render(admin_client, model):
     response = admin_client.get(reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_add"))
 
     assert response.status_code == 200
+
+
+# --- The product catalogue ---------------------------------------------------------------
+
+
+def product_post(product: CardProduct, **changes) -> dict:
+    """A saved product's change form as a browser posts it (code, kind, segment and
+    currency are read-only there), with ``changes`` applied."""
+    data = {
+        "name": product.name,
+        "rewards_kind": product.rewards_kind,
+        "base_earn_rate": str(product.base_earn_rate),
+        "redemption_step": str(product.redemption_step),
+        "redemption_step_value": str(product.redemption_step_value),
+        "annual_rate": "" if product.annual_rate is None else str(product.annual_rate),
+        "annual_fee": str(product.annual_fee),
+        "card_colour": product.card_colour,
+        "earn_rates-TOTAL_FORMS": "0",
+        "earn_rates-INITIAL_FORMS": "0",
+        "earn_rates-MIN_NUM_FORMS": "0",
+        "earn_rates-MAX_NUM_FORMS": "1000",
+    }
+    return data | changes
+
+
+@pytest.mark.parametrize(
+    ("credit", "annual_rate", "message"),
+    [
+        (False, "19.99", "A charge card has no APR: leave it blank."),
+        (True, "", "A credit card needs an APR (0 or more)."),
+        (True, "-1.00", "The APR cannot be negative."),
+    ],
+    ids=["apr-on-charge", "credit-without-apr", "negative-apr"],
+)
+def test_an_apr_against_the_products_kind_is_a_form_error_and_changes_nothing(
+    admin_client, credit, annual_rate, message
+):
+    product = CardProductFactory(credit=credit)
+    before = product.annual_rate
+
+    response = admin_client.post(change_url(product), product_post(product, annual_rate=annual_rate))
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    product.refresh_from_db()
+    assert product.annual_rate == before
+    assert not SecurityEvent.objects.filter(kind=SecurityEvent.Kind.STAFF_ACTION).exists()
+
+
+def test_a_credit_products_apr_can_be_changed(admin_client):
+    product = CardProductFactory(credit=True)
+
+    response = admin_client.post(change_url(product), product_post(product, annual_rate="19.99"))
+
+    assert response.status_code == 302
+    product.refresh_from_db()
+    assert product.annual_rate == Decimal("19.99")
+
+
+def test_a_new_charge_product_with_an_apr_is_a_form_error(admin_client):
+    data = product_post(CardProduct(name="Platinum Charge"), annual_rate="19.99") | {
+        "code": "platinum-charge",
+        "kind": CardProduct.Kind.CHARGE,
+        "segment": CardProduct.Segment.PERSONAL,
+        "rewards_kind": CardProduct.RewardsKind.POINTS,
+        "base_earn_rate": "1.0000",
+        "currency": "USD",
+    }
+
+    response = admin_client.post(reverse("admin:cards_cardproduct_add"), data)
+
+    assert response.status_code == 200
+    assert "A charge card has no APR: leave it blank." in response.content.decode()
+    assert not CardProduct.objects.filter(code="platinum-charge").exists()
+
+
+def test_rewards_kind_is_locked_once_a_product_has_accounts(admin_client, issued):
+    product = issued.card.account.product
+    assert product.rewards_kind == CardProduct.RewardsKind.POINTS
+
+    page = admin_client.get(change_url(product)).content.decode()
+    response = admin_client.post(
+        change_url(product), product_post(product, name="Gold Card Plus", rewards_kind=CardProduct.RewardsKind.CASHBACK)
+    )
+
+    assert 'name="rewards_kind"' not in page
+    assert response.status_code == 302
+    product.refresh_from_db()
+    assert (product.name, product.rewards_kind) == ("Gold Card Plus", CardProduct.RewardsKind.POINTS)
+
+
+def test_rewards_kind_can_change_before_any_account_is_opened(admin_client):
+    product = CardProductFactory()
+
+    response = admin_client.post(
+        change_url(product), product_post(product, rewards_kind=CardProduct.RewardsKind.CASHBACK)
+    )
+
+    assert response.status_code == 302
+    product.refresh_from_db()
+    assert product.rewards_kind == CardProduct.RewardsKind.CASHBACK
 
 
 @pytest.mark.parametrize("model", READ_ONLY_MODELS, ids=lambda model: model.__name__)

@@ -2,9 +2,11 @@ import hashlib
 import re
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog
 from django.apps import apps
 from django.contrib import admin
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import User
 from security import codes, services
@@ -221,3 +223,97 @@ def test_one_time_codes_are_never_shown_nor_their_hash_binding_or_full_destinati
     assert record.binding not in html
     assert binding not in html
     assert record.destination not in html
+
+
+# --- A card number typed into the User ID box ----------------------------------------------
+
+
+def test_a_card_number_typed_as_a_user_id_is_masked_on_every_staff_page(client, admin_client, cardholder_with_card):
+    _, issued = cardholder_with_card
+    client.post(
+        reverse("two_factor:login"),
+        {"sign_in_view-current_step": "auth", "auth-username": issued.pan, "auth-password": "not-the-password-1"},
+    )
+    event = SecurityEvent.objects.get(kind=SecurityEvent.Kind.SIGN_IN_FAILED)
+    attempt, failure = AccessAttempt.objects.get(), AccessFailureLog.objects.get()
+
+    pages = {
+        page: admin_client.get(page)
+        for page in (
+            url(SecurityEvent, "changelist"),
+            url(SecurityEvent, "change", event.pk),
+            url(AccessAttempt, "changelist"),
+            url(AccessAttempt, "change", attempt.pk),
+            url(AccessFailureLog, "changelist"),
+            url(AccessFailureLog, "change", failure.pk),
+        )
+    }
+
+    assert {page: response.status_code for page, response in pages.items()} == dict.fromkeys(pages, 200)
+    html = "".join(response.content.decode() for response in pages.values())
+    assert f"•••• {issued.pan[-4:]}" in html
+    assert issued.pan not in html
+    assert "not-the-password-1" not in html  # axes keeps the POST as sent: its "Form Data" is not shown
+
+
+@pytest.mark.parametrize("lookup", ["post_data__contains", "get_data__contains"])
+def test_failed_attempt_list_refuses_url_filters_probing_what_was_posted(admin_client, lookup):
+    response = admin_client.get(url(AccessAttempt, "changelist"), {lookup: "auth-password"})
+
+    assert response.status_code == 400
+
+
+# --- Date hierarchies ------------------------------------------------------------------------
+
+
+def date_hierarchy_admins() -> list[str]:
+    """Every registered ModelAdmin with a date hierarchy, as "app_label.model"."""
+    return sorted(
+        model._meta.label_lower for model, model_admin in admin.site._registry.items() if model_admin.date_hierarchy
+    )
+
+
+def test_the_date_hierarchy_check_finds_every_console_list_with_dates():
+    assert {
+        "security.securityevent",
+        "axes.accessattempt",
+        "cards.transaction",
+        "cards.payment",
+        "cards.processorevent",
+        "statements.statement",
+    } <= set(date_hierarchy_admins())
+
+
+@pytest.mark.parametrize("label", date_hierarchy_admins())
+@pytest.mark.parametrize(
+    "far",
+    [
+        {"year": "9999", "month": "12", "day": "31"},  # the next day is past datetime's range
+        {"year": "9999", "month": "12"},  # so is the next month
+        {"year": "9999"},  # and the next year
+        {"year": "99999999999999999999"},  # beyond a C long: OverflowError, not ValueError
+    ],
+    ids=["last-day", "last-month", "last-year", "huge-year"],
+)
+def test_every_date_hierarchy_refuses_far_dates_with_a_redirect_not_a_500(admin_client, label, far):
+    model = apps.get_model(label)
+    field = admin.site._registry[model].date_hierarchy
+    changelist = url(model, "changelist")
+    admin_client.raise_request_exception = False
+
+    response = admin_client.get(changelist, {f"{field}__{part}": value for part, value in far.items()})
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{changelist}?e=1"
+
+
+def test_a_date_hierarchy_still_filters_by_an_ordinary_day(admin_client, event):
+    today = timezone.localdate()
+
+    response = admin_client.get(
+        url(SecurityEvent, "changelist"),
+        {"created_at__year": today.year, "created_at__month": today.month, "created_at__day": today.day},
+    )
+
+    assert response.status_code == 200
+    assert event in response.context["cl"].result_list

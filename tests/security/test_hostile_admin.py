@@ -275,12 +275,18 @@ ADMIN_FORMS: list[AdminFormSpec] = [
     AdminFormSpec("admin:cards_dispute_decline", _pk("dispute"), form_class=f"{DISPUTE_FORMS}.DisputeNoteForm"),
 ]
 
-# Django's change forms of the models staff work with most. Logins, groups (the staff
-# roles) and business programs are edited here; the others are view-only, so every POST
-# is refused.
+# Django's change forms of the models staff work with most. Logins and business programs
+# are edited here; the others (groups, the staff roles, among them: accounts.staff_roles
+# writes them) are view-only, so every POST is refused.
 STOCK_FORMS: list[AdminFormSpec] = [
     AdminFormSpec("admin:accounts_user_change", _pk("member"), id="user-change"),
-    AdminFormSpec("admin:auth_group_change", lambda w: [Group.objects.order_by("pk").first().pk], id="group-change"),
+    AdminFormSpec(
+        "admin:auth_group_change",
+        lambda w: [Group.objects.order_by("pk").first().pk],
+        model="auth.Group",
+        must_refuse=True,
+        id="group-change",
+    ),
     AdminFormSpec("admin:cards_businessprogram_change", _pk("program"), id="businessprogram-change"),
     *(
         AdminFormSpec(
@@ -502,7 +508,7 @@ def test_the_discovery_finds_the_staff_actions_and_not_the_stock_views():
     assert "admin:accounts_user_change" not in custom and "admin:cards_card_changelist" not in custom
     for name, pattern in custom.items():
         assert reverse(name, args=[1] * len(pattern.pattern.converters)).startswith("/admin/")
-    assert {"cards.cardrequest", "cards.cardproduct", "auth.group"} <= set(_models_with_actions())
+    assert {"cards.cardrequest", "cards.cardproduct", "cards.businessprogram"} <= set(_models_with_actions())
 
 
 def test_every_admin_that_takes_row_ids_checks_them():
