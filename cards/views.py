@@ -227,11 +227,20 @@ def transaction_detail(request: HttpRequest, transaction_id: int) -> HttpRespons
     txn = selectors.transaction_get_for_user(user=request.user, transaction_id=transaction_id)
     history = list(selectors.transaction_status_history(transaction=txn))
     reward_rows = selectors.transaction_rewards(transaction=txn)
+    # Declined because frozen: "unfreeze it" helps only if the freeze is one they can lift.
+    card = txn.card
+    fraud_frozen = (
+        txn.decline_reason == DeclineReason.CARD_FROZEN
+        and card is not None
+        and card.status == Card.Status.FROZEN
+        and services.card_frozen_by_staff(card)
+    )
     return render(
         request,
         "cards/transaction_detail.html",
         {
             "txn": txn,
+            "fraud_frozen": fraud_frozen,
             "history": history,
             "reward_rows": reward_rows,
             "points": txn.account.product.rewards_kind == "points",

@@ -70,3 +70,37 @@ def test_basic_member_freezing_a_supplementary_card_its_holder_froze_takes_the_f
     assert "It was frozen by the basic card member: ask them to unfreeze it." in dashboard
     client.post(reverse("cards:unfreeze", args=[supp.pk]))
     assert Card.objects.get(pk=supp.pk).status == Card.Status.FROZEN
+
+
+def test_a_purchase_declined_on_a_card_the_fraud_team_froze_says_call_not_unfreeze(client, charge_card, settings):
+    from decimal import Decimal
+
+    from cards.models import DeclineReason, Transaction
+    from tests.factories import TransactionFactory
+
+    card = charge_card.card
+    fraud_team_freeze(card)
+    declined = TransactionFactory(
+        card=card, amount=Decimal("25.00"), status=Transaction.Status.DECLINED, decline_reason=DeclineReason.CARD_FROZEN
+    )
+    client.force_login(card.holder.user)
+    words = text(client.get(reverse("cards:transaction", args=[declined.pk])).content.decode())
+    assert "Our fraud team froze this card. Call us on" in words
+    assert "Unfreeze the card" not in words
+
+
+def test_a_purchase_declined_on_a_card_the_holder_froze_says_unfreeze(client, charge_card):
+    from decimal import Decimal
+
+    from cards.models import DeclineReason, Transaction
+    from tests.factories import TransactionFactory
+
+    card = charge_card.card
+    services.card_freeze(actor=card.holder.user, card=card)
+    declined = TransactionFactory(
+        card=card, amount=Decimal("25.00"), status=Transaction.Status.DECLINED, decline_reason=DeclineReason.CARD_FROZEN
+    )
+    client.force_login(card.holder.user)
+    words = text(client.get(reverse("cards:transaction", args=[declined.pk])).content.decode())
+    assert "Unfreeze the card on your cards page" in words
+    assert "fraud team" not in words
