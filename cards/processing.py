@@ -48,6 +48,7 @@ _MCC = re.compile(r"^[0-9]{4}$")
 _IDENTIFIER = re.compile(r"^[\x21-\x7e]+$")  # printable ASCII, no spaces
 # Control characters (NUL above all: PostgreSQL refuses it in text), lone surrogates
 # (no database can store them as UTF-8) and the noncharacters U+FFFE/U+FFFF.
+FUTURE_TOLERANCE = dt.timedelta(days=1)
 _CONTROL = re.compile("[\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -188,6 +189,14 @@ def _when(payload: dict, name: str) -> dt.datetime | None:
         parsed = None
     if parsed is None or timezone.is_naive(parsed):
         raise EventError(f"{name} must be an ISO 8601 date and time with a time zone")
+    try:
+        parsed = parsed.astimezone(dt.UTC)  # 9999-12-31T23:59-05:00 is past the last UTC date
+    except OverflowError:
+        raise EventError(f"{name} is out of range") from None
+    # A purchase happens now or before: one dated ahead would never expire as a hold and
+    # would count in every month's spending until its date. A day allows for clocks.
+    if parsed > timezone.now() + FUTURE_TOLERANCE:
+        raise EventError(f"{name} is in the future")
     return parsed
 
 
@@ -503,6 +512,10 @@ def _reverse(event: Event) -> _Outcome:
             code="not_pending",
             status=409,
         )
+    if event.amount is not None and event.currency:
+        # A reversal's amount is in the hold's currency; one that says another must not
+        # release 40.00 USD of a hold for 40.00 EUR. (Its currency may be left out.)
+        _check_currency(event, account)
     amount = event.amount if event.amount is not None else txn.amount
     if amount > txn.amount:
         raise EventError("the reversal is larger than the hold", code="reversal_too_large", status=422)
@@ -537,6 +550,10 @@ def _refund(event: Event) -> _Outcome:
         refund_of = Transaction.objects.filter(
             network_id=event.original_network_id, account=account, kind=Transaction.Kind.PURCHASE
         ).first()
+        if refund_of is not None and refund_of.status == Status.DECLINED:
+            raise EventError(
+                "the purchase this refunds was declined: nothing was paid", code="refund_of_declined", status=409
+            )
     fields = _fields(event, found) | {"kind": Transaction.Kind.REFUND, "amount": -event.amount}
     txn = ledger.transaction_record(
         account=account, status=Status.POSTED, detail="Refund posted", refund_of=refund_of, **fields
