@@ -71,6 +71,14 @@ def enrollment_complete(
     holder = Cardholder.objects.select_for_update().get(pk=card.holder_id)
     if User.objects.filter(cardholder=holder).exists():
         raise EnrollmentError("This card is already registered for online access.")
+    # Read again now: a card reported lost or closed since the card step (a stolen card
+    # whose thief passed it) must not open the victim's online account.
+    card.refresh_from_db(fields=["status"])
+    if card_enrollment_state(card=card) is CardState.UNUSABLE:
+        raise EnrollmentError(
+            "This card has been closed or reported lost or stolen, so it can't be used to register. "
+            "Use your replacement card, or call the number on the back of your card."
+        )
     now = timezone.now()
     try:
         with transaction.atomic():

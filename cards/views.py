@@ -388,6 +388,12 @@ def card_activate(request: HttpRequest) -> HttpResponse:
             form.add_error(None, result.message)
         elif result.card.status == Card.Status.ACTIVE:
             form.add_error(None, f"Your card ending {result.card.last4} is already active. You can use it now.")
+        elif result.card.status == Card.Status.FROZEN:
+            form.add_error(
+                None,
+                f"Your card ending {result.card.last4} is already active, and it is frozen. "
+                "Unfreeze it on your cards page, or call the number on the back of your card.",
+            )
         elif result.card.status != Card.Status.INACTIVE:
             form.add_error(
                 None,
@@ -395,7 +401,12 @@ def card_activate(request: HttpRequest) -> HttpResponse:
                 "Use your replacement card, or call the number on the back of your card.",
             )
         else:
-            card = services.card_activate(card=result.card, request=request)
-            messages.success(request, f"Your card ending {card.last4} is active and ready to use.")
-            return redirect("cards:dashboard" if request.user.is_authenticated else "accounts:enroll")
+            try:
+                card = services.card_activate(card=result.card, request=request)
+            except services.CardServiceError:
+                # Activated by another request since the check (a double click).
+                form.add_error(None, f"Your card ending {result.card.last4} is already active. You can use it now.")
+            else:
+                messages.success(request, f"Your card ending {card.last4} is active and ready to use.")
+                return redirect("cards:dashboard" if request.user.is_authenticated else "accounts:enroll")
     return render(request, "cards/activate.html", {"form": form})

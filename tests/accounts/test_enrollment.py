@@ -298,3 +298,16 @@ def test_no_card_number_or_card_id_in_any_page_or_email(client, unenrolled, send
     assert unenrolled.pan[:4] + " " + unenrolled.pan[4:10] not in text
     events = " ".join(str(e.detail) for e in SecurityEvent.objects.all())
     assert unenrolled.pan not in events and not shows_card_id(events, unenrolled.card_id)
+
+
+def test_a_card_reported_lost_after_the_card_step_cannot_finish_enrollment(client, unenrolled, send_code, verify):
+    from cards.models import Card
+
+    assert card_step(client, unenrolled).status_code == 302
+    Card.objects.filter(pk=unenrolled.card.pk).update(status=Card.Status.LOST_STOLEN)
+    assert login_step(client).status_code == 302
+    send_code(client)
+    response = verify(client, last_code())
+    assert not User.objects.filter(cardholder=unenrolled.card.holder).exists()
+    followed = client.get(response["Location"]) if response.status_code == 302 else response
+    assert "closed or reported lost or stolen" in followed.content.decode()

@@ -81,3 +81,29 @@ def test_already_active_card_says_so(client, inactive):
 def test_lost_card_cannot_be_activated(client, inactive):
     Card.objects.filter(pk=inactive.card.pk).update(status=Card.Status.LOST_STOLEN)
     assert "can&#x27;t be activated" in activate(client, inactive).content.decode()
+
+
+def test_two_activations_at_once_give_the_second_a_message_not_a_500(client, inactive):
+    from unittest import mock
+
+    from cards import verification
+
+    real = verification.card_check
+
+    def racing(**kwargs):
+        result = real(**kwargs)
+        Card.objects.filter(pk=result.card.pk).update(status=Card.Status.ACTIVE)  # the other request won
+        return result
+
+    client.raise_request_exception = False
+    with mock.patch("cards.views.card_check", racing):
+        response = activate(client, inactive)
+    assert response.status_code == 200
+    assert "is already active" in response.content.decode()
+
+
+def test_a_frozen_card_is_told_it_is_active_and_frozen_not_closed(client, inactive):
+    Card.objects.filter(pk=inactive.card.pk).update(status=Card.Status.FROZEN)
+    page = activate(client, inactive).content.decode()
+    assert "closed or reported lost or stolen" not in page
+    assert "is already active, and it is frozen" in page
