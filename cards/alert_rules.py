@@ -453,7 +453,8 @@ def payment_reminders_send(*, today: dt.date | None = None) -> int:
         due = f"{statement.due_date:%B} {statement.due_date.day}"
         autopay = Autopay.objects.select_related("method", "account").filter(account=account, enabled=True).first()
         if autopay is not None:
-            if days != AUTOPAY_REMINDER_DAYS:
+            # On the day, or on the first run after it if beat missed it (the key sends once).
+            if not 0 <= days <= AUTOPAY_REMINDER_DAYS:
                 continue
             amount = autopay_amount(autopay=autopay, statement=statement, today=today)
             if amount <= 0:
@@ -479,7 +480,7 @@ def payment_reminders_send(*, today: dt.date | None = None) -> int:
         users = [
             user
             for user, pref in _effective(account_managers(account=account), Kind.PAYMENT_DUE)
-            if pref.days_before == days
+            if 0 <= days <= pref.days_before  # or the first run after a missed day: the key sends once
         ]
         if not users:
             continue

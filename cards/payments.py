@@ -441,7 +441,10 @@ def payments_post_due(*, today: dt.date | None = None, batch_size: int = 500) ->
             .values_list("pk", flat=True)[:batch_size]
         )
         for payment_id in due:
-            posted += payment_post(payment_id=payment_id, today=today)
+            try:
+                posted += payment_post(payment_id=payment_id, today=today)
+            except Exception:  # one bad payment must not hold up the others
+                logger.exception("posting scheduled payment %s failed; the others go on", payment_id)
         if len(due) < batch_size:
             return posted
         last_pk = due[-1]
@@ -678,5 +681,9 @@ def autopay_run_due(*, today: dt.date | None = None) -> int:
     )
     made = 0
     for account_id in sorted(set(account_ids)):
-        made += autopay_run_for_account(account_id=account_id, today=today) is not None
+        # One account's failure must not stop every later account's autopay on every run.
+        try:
+            made += autopay_run_for_account(account_id=account_id, today=today) is not None
+        except Exception:
+            logger.exception("autopay failed for account %s; the others go on", account_id)
     return made

@@ -422,7 +422,7 @@ def test_autopay_reminder_goes_out_three_days_before_with_the_amount(account, me
 def test_due_reminder_uses_the_chosen_days_and_stops_once_paid(account, method):
     statement = StatementFactory(account=account, closing_balance=Decimal("250.00"), minimum_due=Decimal("35.00"))
     AlertPreference.objects.create(user=method.owner, kind="payment_due", email=True, days_before=5)
-    assert alert_rules.payment_reminders_send(today=statement.due_date - dt.timedelta(days=3)) == 0
+    assert alert_rules.payment_reminders_send(today=statement.due_date - dt.timedelta(days=6)) == 0  # not yet
     assert alert_rules.payment_reminders_send(today=statement.due_date - dt.timedelta(days=5)) == 1
     assert "$35.00" in Notification.objects.get(kind="payment_due").body
     Notification.objects.all().delete()
