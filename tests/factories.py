@@ -195,3 +195,21 @@ def staff_member(username: str, *, groups: tuple[str, ...] = (), **fields) -> Us
     user.groups.set(Group.objects.filter(name__in=groups))
     assert user.groups.count() == len(groups), f"unknown staff group among {groups}"
     return user
+
+
+SAFARI_ON_MAC = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 Version/17.0 Safari/605.1.15"
+
+
+def signed_in_client(user: User, password: str = DEFAULT_PASSWORD, *, user_agent: str = SAFARI_ON_MAC) -> Client:
+    """A browser signed in through the real sign-in page with the password alone (the
+    user needs no code: no verified contact, or a remembered device)."""
+    from django.urls import reverse
+
+    client = Client()
+    response = client.post(
+        reverse("two_factor:login"),
+        {"sign_in_view-current_step": "auth", "auth-username": user.username, "auth-password": password},
+        HTTP_USER_AGENT=user_agent,
+    )
+    assert response.status_code == 302, response.status_code
+    return client

@@ -72,35 +72,31 @@ def test_basic_member_freezing_a_supplementary_card_its_holder_froze_takes_the_f
     assert Card.objects.get(pk=supp.pk).status == Card.Status.FROZEN
 
 
-def test_a_purchase_declined_on_a_card_the_fraud_team_froze_says_call_not_unfreeze(client, charge_card, settings):
+def declined_purchase_page(client, card: Card) -> str:
+    """The words of the holder's page for a purchase declined because the card was frozen."""
     from decimal import Decimal
 
     from cards.models import DeclineReason, Transaction
     from tests.factories import TransactionFactory
 
-    card = charge_card.card
-    fraud_team_freeze(card)
     declined = TransactionFactory(
         card=card, amount=Decimal("25.00"), status=Transaction.Status.DECLINED, decline_reason=DeclineReason.CARD_FROZEN
     )
     client.force_login(card.holder.user)
-    words = text(client.get(reverse("cards:transaction", args=[declined.pk])).content.decode())
+    return text(client.get(reverse("cards:transaction", args=[declined.pk])).content.decode())
+
+
+def test_a_purchase_declined_on_a_card_the_fraud_team_froze_says_call_not_unfreeze(client, charge_card, settings):
+    card = charge_card.card
+    fraud_team_freeze(card)
+    words = declined_purchase_page(client, card)
     assert "Our fraud team froze this card. Call us on" in words
     assert "Unfreeze the card" not in words
 
 
 def test_a_purchase_declined_on_a_card_the_holder_froze_says_unfreeze(client, charge_card):
-    from decimal import Decimal
-
-    from cards.models import DeclineReason, Transaction
-    from tests.factories import TransactionFactory
-
     card = charge_card.card
     services.card_freeze(actor=card.holder.user, card=card)
-    declined = TransactionFactory(
-        card=card, amount=Decimal("25.00"), status=Transaction.Status.DECLINED, decline_reason=DeclineReason.CARD_FROZEN
-    )
-    client.force_login(card.holder.user)
-    words = text(client.get(reverse("cards:transaction", args=[declined.pk])).content.decode())
+    words = declined_purchase_page(client, card)
     assert "Unfreeze the card on your cards page" in words
     assert "fraud team" not in words

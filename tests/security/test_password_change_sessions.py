@@ -2,27 +2,14 @@
 active session and still be reachable by "sign out other sessions" from elsewhere."""
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from security.models import UserSession
-from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.factories import DEFAULT_PASSWORD, UserFactory, signed_in_client
 
 pytestmark = pytest.mark.django_db
 
 NEW_PASSWORD = "Meadow-Signal-8842"
-SAFARI_ON_MAC = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 Version/17.0 Safari/605.1.15"
-
-
-def signed_in_client(user, password=DEFAULT_PASSWORD) -> Client:
-    client = Client()
-    response = client.post(
-        reverse("two_factor:login"),
-        {"sign_in_view-current_step": "auth", "auth-username": user.username, "auth-password": password},
-        HTTP_USER_AGENT=SAFARI_ON_MAC,
-    )
-    assert response.status_code == 302
-    return client
 
 
 @pytest.fixture

@@ -2,28 +2,15 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.core import mail
 from django.http import HttpResponse
-from django.test import Client
 from django.urls import reverse
 
 from security.devices import device_trust
 from security.models import SecurityEvent, TrustedDevice, UserSession
-from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.factories import DEFAULT_PASSWORD, UserFactory, signed_in_client
 
 pytestmark = pytest.mark.django_db
 
 NEW_PASSWORD = "Meadow-Signal-8842"
-SAFARI_ON_MAC = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 Version/17.0 Safari/605.1.15"
-
-
-def signed_in_client(user) -> Client:
-    client = Client()
-    response = client.post(
-        reverse("two_factor:login"),
-        {"sign_in_view-current_step": "auth", "auth-username": user.username, "auth-password": DEFAULT_PASSWORD},
-        HTTP_USER_AGENT=SAFARI_ON_MAC,
-    )
-    assert response.status_code == 302
-    return client
 
 
 @pytest.fixture
